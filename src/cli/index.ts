@@ -1,0 +1,60 @@
+// yargs wiring. Commands stay thin: parse flags, call a flow, render its result.
+import { basename } from 'node:path';
+import yargs from 'yargs';
+import { EXIT, UserError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { checkCommand } from './check.js';
+import { withGlobalFlags } from './flags.js';
+
+export type Runner = (body: () => Promise<number>) => Promise<void>;
+
+/** What to call ourselves in usage text: kubectl's plugin name, or the name we were run as. */
+export function invokedName(argv1 = process.argv[1] ?? ''): string {
+  const base = basename(argv1).replace(/\.(exe|cjs|js|mjs|ts)$/, '');
+  if (!base || base.startsWith('kubectl-') || base === 'main' || base === 'bundle') return 'kubectl vcluster-certs';
+  return base;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  const verbose = argv.some((a) => /^-v+$/.test(a) || a === '--verbose');
+  const run: Runner = async (body) => {
+    exitCode = await body();
+  };
+  const parser = withGlobalFlags(yargs(argv))
+    .scriptName(invokedName())
+    .usage('$0 <command> [options]\n\nCheck, rotate and restore the certificates of vCluster virtual clusters.')
+    .command(checkCommand(run))
+    .command('version', 'Print the version', () => undefined, () => run(async () => {
+      process.stdout.write(`kubectl-vcluster_certs ${VERSION}\n`);
+      return 0;
+    }))
+    .demandCommand(1, 'name a command: check (see --help)')
+    .strict()
+    .version(false)
+    .help('help')
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UserError(`${(msg ?? 'invalid arguments').replace(/\s*\n\s*/g, ' ')} (see --help)`);
+    });
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    return reportError(err, verbose);
+  }
+  return exitCode;
+}
+
+export function reportError(err: unknown, verbose: boolean): number {
+  if (err instanceof UserError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    if (verbose) process.stderr.write(`${(err.cause instanceof Error && err.cause.stack) || err.stack}\n`);
+    return err.exitCode;
+  }
+  const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  process.stderr.write(`error: unexpected failure: ${msg} (run with -v for details; please report it)\n`);
+  if (verbose && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return EXIT.USAGE;
+}

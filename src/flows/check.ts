@@ -1,0 +1,158 @@
+// check: find the vClusters in scope, read each PKI (Secret, and /data/pki in a Ready
+// pod when reachable), inspect every certificate, and grade the result.
+import { EXIT, UserError } from '../errors.js';
+import { inspectPki } from '../pki/inspect.js';
+import type { CertRow, PkiFiles } from '../pki/types.js';
+import type { Kube } from '../kube/client.js';
+import { findOneVCluster, findVClusters, isPodReady, requireK8sDistro, type VCluster } from '../kube/discovery.js';
+import { certsSecretName, readPkiFromPod, readPkiFromSecret, PKI_DIR } from '../kube/pki-source.js';
+
+export type Source = 'auto' | 'secret' | 'pod';
+export type Result = 'OK' | 'EXPIRING' | 'BROKEN' | 'ERROR';
+
+export interface CheckOptions {
+  name?: string;
+  namespace: string;
+  allNamespaces?: boolean;
+  labelSelector?: string;
+  source: Source;
+  warnWithinMs: number;
+  now?: Date;
+  concurrency?: number;
+}
+
+export interface DriftEntry {
+  file: string;
+  /** 'only-in-secret' | 'only-on-disk' | 'differs' */
+  kind: 'only-in-secret' | 'only-on-disk' | 'differs';
+}
+
+export interface VClusterReport {
+  name: string;
+  namespace: string;
+  version: string;
+  phase: string;
+  /** where the rows were read: e.g. "secret vc/demo-certs + pod demo-0" */
+  source: string;
+  result: Result;
+  error?: string;
+  warnings: string[];
+  drift: DriftEntry[];
+  certificates: CertRow[];
+}
+
+export interface CheckOutcome {
+  reports: VClusterReport[];
+  exitCode: number;
+}
+
+/** Files that differ between the Secret and a pod's /data/pki. */
+export function diffFiles(secret: PkiFiles, disk: PkiFiles): DriftEntry[] {
+  const drift: DriftEntry[] = [];
+  for (const [file, data] of secret) {
+    const other = disk.get(file);
+    if (!other) drift.push({ file, kind: 'only-in-secret' });
+    else if (!other.equals(data)) drift.push({ file, kind: 'differs' });
+  }
+  for (const file of disk.keys()) if (!secret.has(file)) drift.push({ file, kind: 'only-on-disk' });
+  return drift.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+function grade(rows: CertRow[], drift: DriftEntry[]): Result {
+  if (rows.some((r) => r.status === 'EXPIRED' || r.status === 'NOT YET VALID' || r.status === 'INVALID')) return 'BROKEN';
+  if (rows.some((r) => r.status === 'EXPIRING') || drift.length > 0) return 'EXPIRING';
+  return 'OK';
+}
+
+const EXIT_OF: Record<Result, number> = { OK: EXIT.OK, EXPIRING: EXIT.EXPIRING, BROKEN: EXIT.BROKEN, ERROR: EXIT.USAGE };
+
+/** Bad PKI content that makes the check itself incomplete (upstream would refuse to start). */
+function contentError(vc: VCluster, emptyKeys: string[], rows: CertRow[]): string | undefined {
+  if (emptyKeys.length) {
+    return `secret ${vc.namespace}/${certsSecretName(vc.name)} has empty values for ${emptyKeys.join(', ')}; the vCluster will not start with them: restore a backup or run rotate`;
+  }
+  const unreadable = rows.filter((r) => r.problems.some((p) => /not (a )?PEM|cannot parse|unparse/i.test(p)));
+  if (unreadable.length) {
+    return `${unreadable.map((r) => r.filename).join(', ')} in secret ${vc.namespace}/${certsSecretName(vc.name)} is not a PEM certificate; restore a backup or run rotate`;
+  }
+  return undefined;
+}
+
+async function checkOne(kube: Kube, vc: VCluster, opts: CheckOptions, now: Date): Promise<VClusterReport> {
+  const report: VClusterReport = {
+    name: vc.name, namespace: vc.namespace, version: vc.version, phase: vc.status,
+    source: '', result: 'OK', warnings: [...vc.warnings], drift: [], certificates: [],
+  };
+  try {
+    requireK8sDistro(vc);
+    if (vc.status === 'Paused' && opts.source !== 'secret') {
+      throw new UserError(`vCluster ${vc.namespace}/${vc.name} is paused: resume it ("vcluster resume ${vc.name} -n ${vc.namespace}") or read only its Secret with --source secret`);
+    }
+    const readyPod = vc.pods.find(isPodReady);
+    let secretFiles: PkiFiles | undefined;
+    let emptyKeys: string[] = [];
+    if (opts.source !== 'pod') {
+      const s = await readPkiFromSecret(kube, vc);
+      secretFiles = s.files;
+      emptyKeys = s.emptyKeys;
+      report.source = `secret ${vc.namespace}/${certsSecretName(vc.name)}`;
+    }
+    let diskFiles: PkiFiles | undefined;
+    if (opts.source === 'pod' || (opts.source === 'auto' && readyPod)) {
+      if (!readyPod) {
+        throw new UserError(`vCluster ${vc.namespace}/${vc.name} has no Ready pod to read ${PKI_DIR} from (status ${vc.status}); use --source secret`);
+      }
+      diskFiles = await readPkiFromPod(kube, vc.namespace, readyPod.metadata!.name!);
+      const where = `${PKI_DIR} in pod ${readyPod.metadata!.name}`;
+      report.source = report.source ? `${report.source} + ${where}` : where;
+    } else if (opts.source === 'auto') {
+      report.warnings.push(`no Ready pod: read the Secret only (status ${vc.status})`);
+    }
+    if (secretFiles && diskFiles) report.drift = diffFiles(secretFiles, diskFiles);
+    // The Secret is what every restart loads, so it is what we grade when we have it.
+    report.certificates = inspectPki((secretFiles ?? diskFiles)!, { now, warnWithinMs: opts.warnWithinMs });
+    report.result = grade(report.certificates, report.drift);
+    const err = contentError(vc, emptyKeys, report.certificates);
+    if (err) {
+      report.result = 'ERROR';
+      report.error = err;
+    }
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    report.result = 'ERROR';
+    report.error = err.message;
+  }
+  return report;
+}
+
+async function mapBounded<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOutcome> {
+  const now = opts.now ?? new Date();
+  let vclusters: VCluster[];
+  if (opts.name) {
+    // With -A too: one name in several namespaces is ambiguous, so ask for -n.
+    vclusters = [await findOneVCluster(kube, { ...opts, name: opts.name })];
+  } else {
+    vclusters = await findVClusters(kube, opts);
+    if (vclusters.length === 0) {
+      const where = opts.allNamespaces ? 'any namespace' : `namespace ${opts.namespace}`;
+      throw new UserError(`no vClusters found in ${where}${opts.labelSelector ? ` matching -l ${opts.labelSelector}` : ''}; pass -n NAMESPACE or -A`);
+    }
+  }
+  vclusters.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  const reports = await mapBounded(vclusters, opts.concurrency ?? 8, (vc) => checkOne(kube, vc, opts, now));
+  const exitCode = Math.max(...reports.map((r) => EXIT_OF[r.result]));
+  return { reports, exitCode };
+}

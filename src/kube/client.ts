@@ -1,0 +1,171 @@
+// One handle on the host cluster: typed API clients, a request timeout, a request
+// counter (bench), and translation of every failure into a one-line UserError.
+import { UserError } from '../errors.js';
+import {
+  ApiException,
+  AppsV1Api,
+  AuthorizationV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+} from './k8s.js';
+import { resolveKubeConfig, type ClusterFlags, type ResolvedConfig } from './config.js';
+
+export interface KubeOptions extends ClusterFlags {
+  /** milliseconds; 0 = none */
+  requestTimeoutMs?: number;
+}
+
+export class Kube {
+  readonly kc: KubeConfig;
+  readonly namespace: string;
+  readonly server: string;
+  readonly contextName: string;
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly coordination: CoordinationV1Api;
+  readonly authz: AuthorizationV1Api;
+  readonly requestTimeoutMs: number;
+  /** API requests made (REST) and exec/port-forward sessions opened; read by benchmarks. */
+  readonly stats = { requests: 0, execs: 0 };
+
+  constructor(resolved: ResolvedConfig, requestTimeoutMs = 0) {
+    this.kc = resolved.kc;
+    this.namespace = resolved.namespace;
+    this.server = resolved.server;
+    this.contextName = resolved.contextName;
+    this.requestTimeoutMs = requestTimeoutMs;
+    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.apps = this.kc.makeApiClient(AppsV1Api);
+    this.coordination = this.kc.makeApiClient(CoordinationV1Api);
+    this.authz = this.kc.makeApiClient(AuthorizationV1Api);
+  }
+
+  static connect(opts: KubeOptions): Kube {
+    return new Kube(resolveKubeConfig(opts), opts.requestTimeoutMs ?? 0);
+  }
+
+  /** Per-call options: a request timeout and the request counter. */
+  get opts() {
+    const timeout = this.requestTimeoutMs;
+    const stats = this.stats;
+    return {
+      middleware: [
+        {
+          pre: async (ctx: { setSignal(s: AbortSignal): void }) => {
+            stats.requests++;
+            if (timeout > 0) ctx.setSignal(AbortSignal.timeout(timeout));
+            return ctx;
+          },
+          post: async <T>(resp: T) => resp,
+        },
+      ],
+      middlewareMergeStrategy: 'append' as const,
+    } as any; // eslint-disable-line @typescript-eslint/no-explicit-any -- client-node's option generics do not name the promise middleware type
+  }
+
+  /**
+   * Runs one API call; failures become a one-line UserError naming what was attempted.
+   * `notFound` lets callers turn a 404 into null instead of an error.
+   */
+  async call<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  async call<T>(what: string, fn: () => Promise<T>, notFound: 'null'): Promise<T | null>;
+  async call<T>(what: string, fn: () => Promise<T>, notFound?: 'null'): Promise<T | null> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (notFound === 'null' && apiStatusCode(err) === 404) return null;
+      throw this.explain(what, err);
+    }
+  }
+
+  explain(what: string, err: unknown): UserError {
+    if (err instanceof UserError) return err;
+    const code = apiStatusCode(err);
+    if (code !== undefined) {
+      const msg = apiStatusMessage(err);
+      switch (code) {
+        case 401:
+          return new UserError(`cannot ${what}: the host cluster rejected your credentials (401 Unauthorized); log in again or refresh the kubeconfig user of context "${this.contextName}"`, 3, err);
+        case 403:
+          return new UserError(`cannot ${what}: forbidden (403)${msg ? `: ${msg}` : ''}; ask your cluster admin for that RBAC permission`, 3, err);
+        case 404:
+          return new UserError(`cannot ${what}: not found (404)${msg ? `: ${msg}` : ''}`, 3, err);
+        case 409:
+          return new UserError(`cannot ${what}: conflict (409): it was changed by someone else meanwhile; re-run the command`, 3, err);
+        default:
+          return new UserError(`cannot ${what}: the API server answered ${code}${msg ? `: ${msg}` : ''}`, 3, err);
+      }
+    }
+    return new UserError(`cannot ${what}: ${describeNetworkError(err, this.server, this.requestTimeoutMs)}`, 3, err);
+  }
+}
+
+export function apiStatusCode(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The `message` of a Kubernetes Status body, if the error carries one. */
+export function apiStatusMessage(err: unknown): string {
+  const body = (err as { body?: unknown })?.body;
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return body.slice(0, 200);
+    }
+  }
+  const message = (parsed as { message?: unknown })?.message;
+  return typeof message === 'string' ? message : '';
+}
+
+const TLS_CODES: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server certificate is not signed by the kubeconfig\'s certificate-authority',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server certificate chains to a CA the kubeconfig does not trust',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate the kubeconfig does not trust',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server certificate is not signed by the kubeconfig\'s certificate-authority',
+  CERT_HAS_EXPIRED: 'the API server\'s certificate has expired',
+  CERT_NOT_YET_VALID: 'the API server\'s certificate is not yet valid',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the server certificate does not name this host',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak TLS (is the server URL http:// ?)',
+};
+
+/** Finds the innermost error code in an error's cause chain (undici wraps socket errors). */
+export function errorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 6 && e; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export function describeNetworkError(err: unknown, server: string, timeoutMs = 0): string {
+  const code = errorCode(err);
+  const name = (err as { name?: string })?.name;
+  if (name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
+    return `the API server ${server} did not answer${timeoutMs ? ` within ${timeoutMs / 1000}s` : ''}; check the network or raise --request-timeout`;
+  }
+  if (code && TLS_CODES[code]) {
+    return `TLS to the host API server ${server} failed: ${TLS_CODES[code]}; check the cluster's certificate-authority-data in your kubeconfig`;
+  }
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `connection to the API server ${server} refused; is the cluster up and the kubeconfig's server address right?`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `the API server host in ${server} does not resolve; check the kubeconfig's server address and DNS`;
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return `the connection to the API server ${server} was reset; try again`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `the API server ${server} is unreachable from this machine; check the network or VPN`;
+  }
+  const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return `${msg}${code ? ` (${code})` : ''}`;
+}

@@ -1,0 +1,28 @@
+// The only module that imports @kubernetes/client-node. Commands import it
+// lazily so --version/--help never evaluate the client (start-up time).
+export {
+  KubeConfig,
+  CoreV1Api,
+  AppsV1Api,
+  CoordinationV1Api,
+  AuthorizationV1Api,
+  Exec,
+  PortForward,
+  ApiException,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+export type {
+  V1Pod,
+  V1Secret,
+  V1StatefulSet,
+  V1Deployment,
+  V1Status,
+  V1Lease,
+  Cluster,
+  User,
+  Context,
+} from '@kubernetes/client-node';
+// Not re-exported by the package index; needed to give Exec our own stream sinks
+// (its default sinks are process.stdout/stderr, which a v5 close frame would end).
+export { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
