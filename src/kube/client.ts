@@ -7,6 +7,7 @@ import {
   AuthorizationV1Api,
   CoordinationV1Api,
   CoreV1Api,
+  observableOf,
   type KubeConfig,
 } from './k8s.js';
 import { resolveKubeConfig, type ClusterFlags, type ResolvedConfig } from './config.js';
@@ -52,12 +53,12 @@ export class Kube {
     return {
       middleware: [
         {
-          pre: async (ctx: { setSignal(s: AbortSignal): void }) => {
+          pre: (ctx: { setSignal(s: AbortSignal): void }) => {
             stats.requests++;
             if (timeout > 0) ctx.setSignal(AbortSignal.timeout(timeout));
-            return ctx;
+            return observableOf(ctx);
           },
-          post: async <T>(resp: T) => resp,
+          post: <T>(resp: T) => observableOf(resp),
         },
       ],
       middlewareMergeStrategy: 'append' as const,

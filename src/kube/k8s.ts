@@ -10,6 +10,7 @@ export {
   PortForward,
   ApiException,
   PatchStrategy,
+  V1MicroTime,
   setHeaderOptions,
 } from '@kubernetes/client-node';
 export type {
@@ -26,3 +27,5 @@ export type {
 // Not re-exported by the package index; needed to give Exec our own stream sinks
 // (its default sinks are process.stdout/stderr, which a v5 close frame would end).
 export { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+// Request middleware must return the generated client's Observable stub.
+export { of as observableOf } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
