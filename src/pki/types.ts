@@ -67,4 +67,9 @@ export interface CertRow {
   sha256: string;
   /** why a row is INVALID (or other findings); empty when none */
   problems: string[];
+  /** full subject / issuer DN, OpenSSL one-line style ('/O=system:masters/CN=kubernetes-super-admin') */
+  subjectDN?: string;
+  issuerDN?: string;
+  /** path of the PKI file holding the certificate that issued this one (itself for a self-signed CA) */
+  issuedBy?: string;
 }

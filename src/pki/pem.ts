@@ -1,0 +1,51 @@
+// PEM text <-> DER blocks. Pure, no I/O.
+
+export interface PemBlock {
+  /** the word(s) between BEGIN/END, e.g. 'CERTIFICATE', 'RSA PRIVATE KEY' */
+  label: string;
+  der: Buffer;
+}
+
+const BLOCK_RE = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+const B64_BODY_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Split a PEM text into its blocks, in order. Text around blocks is ignored (comments, blank lines).
+ * Throws on a block whose END label differs from its BEGIN label or whose body is not base64.
+ * The error never contains the block body (it may be a private key).
+ */
+export function splitPem(text: string | Buffer): PemBlock[] {
+  const s = typeof text === 'string' ? text : text.toString('latin1');
+  const blocks: PemBlock[] = [];
+  for (const m of s.matchAll(BLOCK_RE)) {
+    const [, begin, rawBody, end] = m as unknown as [string, string, string, string];
+    if (begin !== end) throw new Error(`malformed PEM: block "${begin}" ends with "${end}"`);
+    // RFC 1421 headers (Proc-Type: ...) mean an encrypted legacy key; we cannot use those.
+    if (/^[A-Za-z-]+:/m.test(rawBody)) throw new Error(`PEM block "${begin}" has headers (encrypted?), not supported`);
+    const body = rawBody.replace(/\s+/g, '');
+    if (!B64_BODY_RE.test(body) || body.length % 4 !== 0) throw new Error(`malformed PEM: block "${begin}" is not valid base64`);
+    const der = Buffer.from(body, 'base64');
+    if (der.length === 0) throw new Error(`malformed PEM: block "${begin}" is empty`);
+    blocks.push({ label: begin, der });
+  }
+  return blocks;
+}
+
+/** True when the text contains at least one PEM BEGIN line. */
+export function looksLikePem(text: string | Buffer): boolean {
+  const s = typeof text === 'string' ? text : text.subarray(0, 64 * 1024).toString('latin1');
+  return s.includes('-----BEGIN ');
+}
+
+/** Encode DER as PEM the way Go's pem.Encode does: 64-character lines, trailing newline. */
+export function encodePem(label: string, der: Buffer | Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+/** The PEM text of the first block with the given label, re-encoded canonically, or undefined. */
+export function firstPemBlock(text: string | Buffer, label: string): PemBlock | undefined {
+  return splitPem(text).find((b) => b.label === label);
+}

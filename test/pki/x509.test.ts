@@ -1,0 +1,194 @@
+// parseCertificate / PEM helpers, checked against `openssl x509` and node:crypto.X509Certificate.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { encodePem, splitPem } from '../../src/pki/pem.js';
+import { parseCertificate, parseCertificates, certMatchesKey, isIssuedBy, isSelfSigned } from '../../src/pki/x509.js';
+import { generatePki } from '../cluster/pkigen.js';
+import { CA_EXT, certBlocks, leaksKey, makeCert, nodeCert, opensslCert, type MadeCert } from './helpers.js';
+import type { CertInfo } from '../../src/pki/types.js';
+
+const test = suite('pki/x509');
+
+let rsaCA: MadeCert;
+let ecLeaf: MadeCert;
+let ecCA: MadeCert;
+let rsaLeafOfEc: MadeCert;
+
+test.before(async () => {
+  rsaCA = await makeCert({ subj: '/CN=kubernetes', ext: [...CA_EXT, 'subjectAltName=DNS:kubernetes'], days: 3650 });
+  ecLeaf = await makeCert({
+    subj: '/O=system:masters/O=second org/CN=kube-apiserver',
+    key: 'ec',
+    issuer: rsaCA,
+    days: 365,
+    ext: [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth,clientAuth',
+      'subjectAltName=DNS:vc1,DNS:kubernetes.default.svc,IP:10.96.0.1,IP:127.0.0.1,IP:::1,IP:fd00::a:1',
+      'authorityKeyIdentifier=keyid',
+    ],
+  });
+  ecCA = await makeCert({ subj: '/CN=etcd-ca', key: 'ec384', ext: CA_EXT, days: 100 });
+  rsaLeafOfEc = await makeCert({ subj: '/CN=kube-etcd-healthcheck-client', issuer: ecCA, ext: ['extendedKeyUsage=clientAuth'], days: 10 });
+});
+
+/** Field-by-field comparison of parseCertificate with openssl and X509Certificate. */
+async function agree(info: CertInfo, pem: string, label: string) {
+  const o = await opensslCert(pem);
+  const x = nodeCert(pem);
+  assert.is(info.subject, o.subject, `${label}: subject`);
+  assert.is(info.issuer, o.issuer, `${label}: issuer`);
+  assert.is(info.notAfter.getTime(), o.notAfter.getTime(), `${label}: notAfter`);
+  assert.is(info.notBefore.getTime(), o.notBefore.getTime(), `${label}: notBefore`);
+  assert.is(info.notAfter.getTime(), new Date(x.validTo).getTime(), `${label}: notAfter vs node`);
+  assert.is(info.serialHex.replace(/^0+/, ''), o.serialHex.replace(/^0+/, ''), `${label}: serial`);
+  assert.is(info.serialHex.replace(/^0+/, ''), x.serialNumber.toLowerCase().replace(/^0+/, ''), `${label}: serial vs node`);
+  assert.is(info.sha256, o.sha256, `${label}: sha256 vs openssl`);
+  assert.is(info.sha256, x.fingerprint256, `${label}: sha256 vs node`);
+  assert.equal(info.dnsNames, o.dns, `${label}: dns`);
+  // openssl prints IPv6 uncompressed; compare as canonical addresses via node's output
+  const nodeIps = (x.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('IP Address:')).map((s) => s.slice(11));
+  assert.is(info.ipAddresses.length, o.ips.length, `${label}: ip count`);
+  assert.equal(info.ipAddresses.map(canonIp), nodeIps.map(canonIp), `${label}: ips`);
+  assert.is(info.isCA, o.basicConstraints.includes('CA:TRUE'), `${label}: isCA`);
+  assert.is(info.isCA, x.ca, `${label}: isCA vs node`);
+  assert.is(info.hasBasicConstraints, o.basicConstraints !== '', `${label}: hasBasicConstraints`);
+  assert.is(info.subjectKeyId, o.skid, `${label}: skid`);
+  assert.is(info.authorityKeyId, o.akid, `${label}: akid`);
+  assert.is(info.signatureAlgorithm, o.signatureAlgorithm, `${label}: signature algorithm`);
+  const pk = info.publicKey.algorithm === 'RSA' ? `RSA ${info.publicKey.bits}` : `EC ${info.publicKey.curve}`;
+  assert.is(pk, o.publicKey, `${label}: public key`);
+  const kuWords: Record<string, string> = { digitalSignature: 'Digital Signature', keyEncipherment: 'Key Encipherment', keyCertSign: 'Certificate Sign', cRLSign: 'CRL Sign' };
+  assert.is(info.keyUsage.map((k) => kuWords[k] ?? k).join(', '), o.keyUsage.replace(/^critical:/, ''), `${label}: keyUsage`);
+  const ekuWords: Record<string, string> = { serverAuth: 'TLS Web Server Authentication', clientAuth: 'TLS Web Client Authentication' };
+  assert.is(info.extKeyUsage.map((k) => ekuWords[k] ?? k).join(', '), o.extKeyUsage, `${label}: extKeyUsage`);
+  assert.ok(Buffer.from(info.der).equals(x.raw), `${label}: der`);
+}
+
+function canonIp(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  // expand to 8 groups of 4 hex digits
+  const [head, tail] = ip.toLowerCase().split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const mid = tail !== undefined ? Array(8 - h.length - t.length).fill('0') : [];
+  return [...h, ...mid, ...t].map((g) => g.padStart(4, '0')).join(':');
+}
+
+test('RSA CA, ECDSA leaf with two O and v4/v6 SANs, EC P-384 CA and its RSA leaf agree with openssl and node', async () => {
+  for (const [label, m] of [['rsaCA', rsaCA], ['ecLeaf', ecLeaf], ['ecCA', ecCA], ['rsaLeafOfEc', rsaLeafOfEc]] as const) {
+    await agree(parseCertificate(m.certPem), m.certPem, label);
+  }
+  const leaf = parseCertificate(ecLeaf.certPem);
+  assert.is(leaf.subjectCN, 'kube-apiserver');
+  assert.equal(leaf.subjectO, ['system:masters', 'second org']);
+  assert.is(leaf.issuerCN, 'kubernetes');
+  assert.equal(leaf.ipAddresses, ['10.96.0.1', '127.0.0.1', '::1', 'fd00::a:1']);
+  assert.equal(leaf.dnsNames, ['vc1', 'kubernetes.default.svc']);
+  assert.equal(leaf.extKeyUsage, ['serverAuth', 'clientAuth']);
+  assert.equal(parseCertificate(ecCA.certPem).publicKey, { algorithm: 'EC', curve: 'secp384r1', bits: 384 });
+  assert.is(parseCertificate(rsaLeafOfEc.certPem).signatureAlgorithm, 'ecdsa-with-SHA256'); // openssl's default digest
+});
+
+test('DER input and PEM input give the same result', () => {
+  const der = nodeCert(ecLeaf.certPem).raw;
+  const a = parseCertificate(der);
+  const b = parseCertificate(ecLeaf.certPem);
+  assert.is(a.sha256, b.sha256);
+  assert.is(a.pem, b.pem);
+  assert.is(a.pem, encodePem('CERTIFICATE', der));
+});
+
+test('bundle: one CertInfo per block, in order', async () => {
+  const bundle = ecLeaf.certPem + rsaCA.certPem;
+  const all = parseCertificates(bundle);
+  assert.is(all.length, 2);
+  assert.is(all[0]!.sha256, nodeCert(certBlocks(bundle)[0]!).fingerprint256);
+  assert.is(all[1]!.sha256, nodeCert(certBlocks(bundle)[1]!).fingerprint256);
+  await agree(all[1]!, rsaCA.certPem, 'bundle[1]');
+  // parseCertificate takes the first block
+  assert.is(parseCertificate(bundle).sha256, all[0]!.sha256);
+});
+
+test('kubeconfig-embedded client certificate (pkigen admin.conf) agrees with openssl', async () => {
+  const pki = await generatePki({ name: 'x509vc', namespace: 'ns', reuseKeys: true });
+  const yamlText = pki.get('admin.conf')!.toString();
+  const b64 = /client-certificate-data: (\S+)/.exec(yamlText)![1]!;
+  const pem = Buffer.from(b64, 'base64').toString();
+  const info = parseCertificate(pem);
+  await agree(info, pem, 'admin.conf');
+  assert.is(info.subjectCN, 'kubernetes-super-admin');
+  assert.equal(info.subjectO, ['system:masters']);
+  for (const f of ['apiserver.crt', 'etcd/server.crt', 'etcd/ca.crt', 'front-proxy-client.crt']) {
+    await agree(parseCertificate(pki.get(f)!), pki.get(f)!.toString(), f);
+  }
+});
+
+test('issuer / self-signed / key match use the real signature and key', () => {
+  const ca = parseCertificate(rsaCA.certPem);
+  const leaf = parseCertificate(ecLeaf.certPem);
+  const other = parseCertificate(ecCA.certPem);
+  assert.ok(isSelfSigned(ca));
+  assert.not.ok(isSelfSigned(leaf));
+  assert.ok(isIssuedBy(leaf, ca));
+  assert.not.ok(isIssuedBy(leaf, other));
+  assert.ok(certMatchesKey(leaf, ecLeaf.keyPem));
+  assert.not.ok(certMatchesKey(leaf, rsaCA.keyPem));
+  assert.not.ok(certMatchesKey(leaf, 'garbage'));
+});
+
+test('clear one-line errors, never echoing key material', () => {
+  const cases: Array<[string | Buffer, RegExp]> = [
+    ['', /^not a PEM certificate \(empty\)$/],
+    ['hello world', /^not a PEM certificate$/],
+    [Buffer.from([1, 2, 3]), /^malformed certificate: not PEM and not DER$/],
+    [Buffer.from('plain text'), /^not a PEM certificate$/],
+    [rsaCA.keyPem, /^not a PEM certificate \(found RSA PRIVATE KEY\)$/],
+    ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', /^malformed certificate/],
+    ['-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n', /^malformed PEM/],
+    ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END RSA PRIVATE KEY-----\n', /^malformed PEM/],
+  ];
+  for (const [input, re] of cases) {
+    try {
+      parseCertificate(input);
+      assert.unreachable(`no error for ${String(input).slice(0, 20)}`);
+    } catch (e) {
+      const msg = (e as Error).message;
+      assert.match(msg, re);
+      assert.not.ok(msg.includes('\n'), 'one line');
+      assert.not.ok(leaksKey(msg, rsaCA.keyPem), 'no key bytes');
+    }
+  }
+  // a broken key block inside a cert file: message names the label only
+  const broken = rsaCA.keyPem.replace('-----END RSA PRIVATE KEY-----', '-----END EC PRIVATE KEY-----');
+  try {
+    parseCertificate(broken);
+    assert.unreachable();
+  } catch (e) {
+    assert.not.ok(leaksKey((e as Error).message, rsaCA.keyPem));
+  }
+});
+
+test('splitPem / encodePem round trip, CRLF and surrounding text', () => {
+  const text = `# comment\r\n${rsaCA.certPem.replace(/\n/g, '\r\n')}junk\n${ecLeaf.certPem}`;
+  const blocks = splitPem(text);
+  assert.is(blocks.length, 2);
+  assert.is(encodePem(blocks[0]!.label, blocks[0]!.der), rsaCA.certPem);
+  assert.is(encodePem(blocks[1]!.label, blocks[1]!.der), ecLeaf.certPem);
+  assert.equal(splitPem('no pem here'), []);
+});
+
+test('leaksKey (test helper) detects a PEM key, its base64 and its private scalar, not its public key', async () => {
+  const { createPublicKey, createPrivateKey } = await import('node:crypto');
+  for (const k of [rsaCA.keyPem, ecLeaf.keyPem]) {
+    assert.ok(leaksKey(`x ${k} y`, k));
+    assert.ok(leaksKey(Buffer.from(k).toString('base64'), k));
+    assert.ok(leaksKey(JSON.stringify(createPrivateKey(k).export({ format: 'jwk' })), k));
+    assert.not.ok(leaksKey(createPublicKey(k).export({ type: 'spki', format: 'pem' }).toString(), k));
+    assert.not.ok(leaksKey('RSA PRIVATE KEY', k));
+  }
+});
+
+test.run();
