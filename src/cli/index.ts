@@ -4,6 +4,8 @@ import yargs from 'yargs';
 import { EXIT, UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { checkCommand } from './check.js';
+import { rotateCommand } from './rotate.js';
+import { completionCommand } from './completion.js';
 import { withGlobalFlags } from './flags.js';
 
 export type Runner = (body: () => Promise<number>) => Promise<void>;
@@ -25,12 +27,15 @@ export async function runCli(argv: string[]): Promise<number> {
     .scriptName(invokedName())
     .usage('$0 <command> [options]\n\nCheck, rotate and restore the certificates of vCluster virtual clusters.')
     .command(checkCommand(run))
+    .command(rotateCommand(run))
+    .command(completionCommand(run))
     .command('version', 'Print the version', () => undefined, () => run(async () => {
       process.stdout.write(`kubectl-vcluster_certs ${VERSION}\n`);
       return 0;
     }))
-    .demandCommand(1, 'name a command: check (see --help)')
+    .demandCommand(1, 'name a command: check, rotate (see --help)')
     .strict()
+    .parserConfiguration({ 'boolean-negation': false })
     .version(false)
     .help('help')
     .alias('help', 'h')

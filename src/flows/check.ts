@@ -1,7 +1,7 @@
 // check: find the vClusters in scope, read each PKI (Secret, and /data/pki in a Ready
 // pod when reachable), inspect every certificate, and grade the result.
 import { EXIT, UserError } from '../errors.js';
-import { inspectPki } from '../pki/inspect.js';
+import { diffPki, inspectPki } from '../pki/inspect.js';
 import type { CertRow, PkiFiles } from '../pki/types.js';
 import type { Kube } from '../kube/client.js';
 import { findOneVCluster, findVClusters, isPodReady, requireK8sDistro, type VCluster } from '../kube/discovery.js';
@@ -47,15 +47,13 @@ export interface CheckOutcome {
 }
 
 /** Files that differ between the Secret and a pod's /data/pki. */
-export function diffFiles(secret: PkiFiles, disk: PkiFiles): DriftEntry[] {
-  const drift: DriftEntry[] = [];
-  for (const [file, data] of secret) {
-    const other = disk.get(file);
-    if (!other) drift.push({ file, kind: 'only-in-secret' });
-    else if (!other.equals(data)) drift.push({ file, kind: 'differs' });
-  }
-  for (const file of disk.keys()) if (!secret.has(file)) drift.push({ file, kind: 'only-on-disk' });
-  return drift.sort((a, b) => a.file.localeCompare(b.file));
+export function driftEntries(secret: PkiFiles, disk: PkiFiles): DriftEntry[] {
+  const d = diffPki(secret, disk);
+  return [
+    ...d.onlyInA.map((file) => ({ file, kind: 'only-in-secret' as const })),
+    ...d.onlyInB.map((file) => ({ file, kind: 'only-on-disk' as const })),
+    ...d.differing.map((file) => ({ file, kind: 'differs' as const })),
+  ].sort((a, b) => a.file.localeCompare(b.file));
 }
 
 function grade(rows: CertRow[], drift: DriftEntry[]): Result {
@@ -71,9 +69,9 @@ function contentError(vc: VCluster, emptyKeys: string[], rows: CertRow[]): strin
   if (emptyKeys.length) {
     return `secret ${vc.namespace}/${certsSecretName(vc.name)} has empty values for ${emptyKeys.join(', ')}; the vCluster will not start with them: restore a backup or run rotate`;
   }
-  const unreadable = rows.filter((r) => r.problems.some((p) => /not (a )?PEM|cannot parse|unparse/i.test(p)));
+  const unreadable = rows.filter((r) => r.problems.some((p) => /not (a )?PEM|malformed certificate|unreadable certificate/i.test(p)));
   if (unreadable.length) {
-    return `${unreadable.map((r) => r.filename).join(', ')} in secret ${vc.namespace}/${certsSecretName(vc.name)} is not a PEM certificate; restore a backup or run rotate`;
+    return `${unreadable.map((r) => r.filename).join(', ')} in secret ${vc.namespace}/${certsSecretName(vc.name)} cannot be read as a PEM certificate; restore a backup or run rotate`;
   }
   return undefined;
 }
@@ -102,13 +100,19 @@ async function checkOne(kube: Kube, vc: VCluster, opts: CheckOptions, now: Date)
       if (!readyPod) {
         throw new UserError(`vCluster ${vc.namespace}/${vc.name} has no Ready pod to read ${PKI_DIR} from (status ${vc.status}); use --source secret`);
       }
-      diskFiles = await readPkiFromPod(kube, vc.namespace, readyPod.metadata!.name!);
-      const where = `${PKI_DIR} in pod ${readyPod.metadata!.name}`;
-      report.source = report.source ? `${report.source} + ${where}` : where;
+      try {
+        diskFiles = await readPkiFromPod(kube, vc.namespace, readyPod.metadata!.name!);
+        const where = `${PKI_DIR} in pod ${readyPod.metadata!.name}`;
+        report.source = report.source ? `${report.source} + ${where}` : where;
+      } catch (err) {
+        // Without exec rights the Secret alone still answers the question; say what was skipped.
+        if (opts.source !== 'auto' || !(err instanceof UserError) || !/forbidden/.test(err.message)) throw err;
+        report.warnings.push(`${err.message.replace(/ \(or use --source secret\)$/, '')}: read the Secret only, no drift check`);
+      }
     } else if (opts.source === 'auto') {
       report.warnings.push(`no Ready pod: read the Secret only (status ${vc.status})`);
     }
-    if (secretFiles && diskFiles) report.drift = diffFiles(secretFiles, diskFiles);
+    if (secretFiles && diskFiles) report.drift = driftEntries(secretFiles, diskFiles);
     // The Secret is what every restart loads, so it is what we grade when we have it.
     report.certificates = inspectPki((secretFiles ?? diskFiles)!, { now, warnWithinMs: opts.warnWithinMs });
     report.result = grade(report.certificates, report.drift);

@@ -167,6 +167,9 @@ export function describeNetworkError(err: unknown, server: string, timeoutMs = 0
     case 'ENETUNREACH':
       return `the API server ${server} is unreachable from this machine; check the network or VPN`;
   }
-  const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-  return `${msg}${code ? ` (${code})` : ''}`;
+  // undici says only "fetch failed"; the reason is in the innermost cause.
+  let inner: unknown = err;
+  while ((inner as { cause?: unknown })?.cause instanceof Error) inner = (inner as { cause: unknown }).cause;
+  const msg = inner instanceof Error ? inner.message.split('\n')[0] : String(inner);
+  return `talking to the API server ${server} failed: ${msg}${code ? ` (${code})` : ''}`;
 }
