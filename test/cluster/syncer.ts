@@ -1,0 +1,360 @@
+// What the vCluster syncer container does at start (reference §3, EnsureCerts), what a deployed etcd pod
+// checks, and the syncer's TLS endpoint (the pod's port 8443). PKI validation uses node:crypto only, so
+// it is graded independently of the plugin's own crypto code.
+
+import { X509Certificate, createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
+import { mkdir, readFile, readdir, writeFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import * as https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { parse as parseYaml } from 'yaml';
+import { CERT_MAP, SECRET_KEY_TO_FILE } from './certmap.js';
+import type { KObject, Store } from './store.js';
+import { typeByKind } from './resources.js';
+
+export interface ServingConfig {
+  cert: string;
+  key: string;
+  clientCa: string;
+}
+
+export interface ContainerStartResult {
+  ok: boolean;
+  /** log lines the container wrote */
+  logs: string[];
+  serving?: ServingConfig;
+}
+
+const SECRETS = typeByKind('Secret');
+const SERVICES = typeByKind('Service');
+
+function logLine(level: 'info' | 'warn' | 'error' | 'fatal', component: string, message: string): string {
+  return `${new Date().toISOString()}\t${level}\t${component}\t${message}`;
+}
+
+function pemBlocks(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+function parseCerts(file: string, content: Buffer | undefined, problems: string[]): X509Certificate[] {
+  if (!content || content.length === 0) {
+    problems.push(`${file}: missing or empty`);
+    return [];
+  }
+  const blocks = pemBlocks(content.toString('utf8'));
+  if (blocks.length === 0) {
+    problems.push(`${file}: no PEM certificate found`);
+    return [];
+  }
+  const certs: X509Certificate[] = [];
+  for (const b of blocks) {
+    try {
+      certs.push(new X509Certificate(b));
+    } catch (e) {
+      problems.push(`${file}: unparsable certificate: ${(e as Error).message}`);
+    }
+  }
+  return certs;
+}
+
+function parseKey(file: string, content: Buffer | undefined, problems: string[]): KeyObject | undefined {
+  if (!content || content.length === 0) {
+    problems.push(`${file}: missing or empty`);
+    return undefined;
+  }
+  try {
+    return createPrivateKey(content);
+  } catch (e) {
+    problems.push(`${file}: unparsable private key: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+function checkValidity(file: string, cert: X509Certificate, now: Date, problems: string[]): void {
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now < from) problems.push(`${file}: certificate is not yet valid (notBefore ${from.toISOString()})`);
+  if (now > to) problems.push(`${file}: certificate has expired (notAfter ${to.toISOString()})`);
+}
+
+/** Leaf -> the CA file it must verify against (apiserver.crt uses server-ca, which equals ca unless split). */
+export const ISSUER_OF: Readonly<Record<string, string>> = {
+  'apiserver.crt': 'server-ca.crt',
+  'apiserver-kubelet-client.crt': 'ca.crt',
+  'front-proxy-client.crt': 'front-proxy-ca.crt',
+  'apiserver-etcd-client.crt': 'etcd/ca.crt',
+  'etcd/server.crt': 'etcd/ca.crt',
+  'etcd/peer.crt': 'etcd/ca.crt',
+  'etcd/healthcheck-client.crt': 'etcd/ca.crt',
+};
+
+const CA_FILES = ['ca.crt', 'server-ca.crt', 'client-ca.crt', 'front-proxy-ca.crt', 'etcd/ca.crt'];
+export const KUBECONFIGS = ['admin.conf', 'controller-manager.conf', 'scheduler.conf'];
+
+function verifies(leaf: X509Certificate, ca: X509Certificate): boolean {
+  try {
+    return leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+function keyMatches(cert: X509Certificate, key: KeyObject): boolean {
+  try {
+    return cert.checkPrivateKey(key);
+  } catch {
+    return false;
+  }
+}
+
+/** Every problem of a vCluster PKI (files relative to /data/pki) that stops the syncer; [] when healthy. */
+export function validatePki(files: Map<string, Buffer>, now = new Date()): string[] {
+  const problems: string[] = [];
+  const certs = new Map<string, X509Certificate[]>();
+  for (const file of CERT_MAP.keys()) {
+    if (!file.endsWith('.crt')) continue;
+    const parsed = parseCerts(file, files.get(file), problems);
+    if (parsed.length === 0) continue;
+    certs.set(file, parsed);
+    for (const c of parsed) checkValidity(file, c, now, problems);
+    const keyFile = file.replace(/\.crt$/, '.key');
+    const key = parseKey(keyFile, files.get(keyFile), problems);
+    if (key && !keyMatches(parsed[0], key)) problems.push(`${keyFile}: private key does not match ${file}`);
+  }
+  for (const ca of CA_FILES) {
+    const c = certs.get(ca)?.[0];
+    if (c && !verifies(c, c)) problems.push(`${ca}: CA certificate is not self-signed`);
+  }
+  for (const [leaf, caFile] of Object.entries(ISSUER_OF)) {
+    const l = certs.get(leaf)?.[0];
+    const ca = certs.get(caFile)?.[0];
+    if (l && ca && !verifies(l, ca)) problems.push(`${leaf}: not signed by ${caFile} (issuer ${l.issuer.replace(/\n/g, ', ')})`);
+  }
+  const saKey = parseKey('sa.key', files.get('sa.key'), problems);
+  const saPub = files.get('sa.pub');
+  if (!saPub || saPub.length === 0) problems.push('sa.pub: missing or empty');
+  else if (saKey) {
+    try {
+      const a = createPublicKey(saKey).export({ type: 'spki', format: 'der' });
+      const b = createPublicKey(saPub).export({ type: 'spki', format: 'der' });
+      if (!a.equals(b)) problems.push('sa.pub: does not belong to sa.key');
+    } catch (e) {
+      problems.push(`sa.pub: unparsable public key: ${(e as Error).message}`);
+    }
+  }
+  // Kubeconfigs trust server-ca (the same certificate as ca.crt unless the CA is split) and carry a
+  // client certificate issued by ca.
+  const clientCa = certs.get('ca.crt')?.[0];
+  const trustedCa = certs.get('server-ca.crt')?.[0] ?? clientCa;
+  for (const kc of KUBECONFIGS) checkKubeconfig(kc, files.get(kc), clientCa, trustedCa, now, problems);
+  return problems;
+}
+
+function checkKubeconfig(
+  file: string,
+  content: Buffer | undefined,
+  clientCa: X509Certificate | undefined,
+  trustedCa: X509Certificate | undefined,
+  now: Date,
+  problems: string[],
+): void {
+  if (!content || content.length === 0) {
+    problems.push(`${file}: missing or empty`);
+    return;
+  }
+  let doc: { clusters?: { cluster?: Record<string, string> }[]; users?: { user?: Record<string, string> }[] };
+  try {
+    doc = parseYaml(content.toString('utf8'));
+  } catch (e) {
+    problems.push(`${file}: not YAML: ${(e as Error).message}`);
+    return;
+  }
+  const caData = doc?.clusters?.[0]?.cluster?.['certificate-authority-data'];
+  const certData = doc?.users?.[0]?.user?.['client-certificate-data'];
+  const keyData = doc?.users?.[0]?.user?.['client-key-data'];
+  if (!caData || !certData || !keyData) {
+    problems.push(`${file}: needs certificate-authority-data, client-certificate-data and client-key-data`);
+    return;
+  }
+  const caCerts = parseCerts(`${file} certificate-authority-data`, Buffer.from(caData, 'base64'), problems);
+  if (caCerts[0] && trustedCa && !caCerts[0].raw.equals(trustedCa.raw)) {
+    problems.push(`${file}: certificate-authority-data is not the cluster CA (server-ca.crt)`);
+  }
+  const client = parseCerts(`${file} client certificate`, Buffer.from(certData, 'base64'), problems)[0];
+  if (!client) return;
+  checkValidity(`${file} client certificate`, client, now, problems);
+  if (clientCa && !verifies(client, clientCa)) problems.push(`${file}: client certificate not signed by ca.crt`);
+  const key = parseKey(`${file} client key`, Buffer.from(keyData, 'base64'), problems);
+  if (key && !keyMatches(client, key)) problems.push(`${file}: client key does not match its certificate`);
+}
+
+async function readTree(dir: string, prefix = ''): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  let entries;
+  try {
+    entries = await readdir(join(dir, prefix), { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) for (const [k, v] of await readTree(dir, rel)) out.set(k, v);
+    else if (e.isFile()) out.set(rel, await readFile(join(dir, rel)));
+  }
+  return out;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+function firstPem(content: Buffer): Buffer {
+  return Buffer.from(`${pemBlocks(content.toString('utf8'))[0] ?? ''}\n`);
+}
+
+/**
+ * The syncer's start: sync `<name>-certs` with /data/pki (the secret wins), create server-ca/client-ca
+ * copies when missing, validate, and serve on success. `dataDir` is the host path of the pod's /data.
+ */
+export async function startSyncer(store: Store, pod: KObject, dataDir: string): Promise<ContainerStartResult> {
+  const ns = pod.metadata.namespace as string;
+  const name = pod.metadata.labels?.release ?? pod.metadata.name;
+  const secretName = `${name}-certs`;
+  const pkiDir = join(dataDir, 'pki');
+  const logs = [logLine('info', 'setup', `starting vCluster ${name} in namespace ${ns}`)];
+  const fail = (msg: string): ContainerStartResult => ({ ok: false, logs: [...logs, logLine('fatal', 'certs', msg)] });
+
+  const secret = store.peek(SECRETS, ns, secretName);
+  if (secret) {
+    const data: Record<string, string> = secret.data ?? {};
+    for (const key of CERT_MAP.values()) {
+      if (key in data && !data[key]) return fail(`secret ${ns}/${secretName} is missing ${key} (empty value)`);
+    }
+    for (const [key, b64] of Object.entries(data)) {
+      const file = SECRET_KEY_TO_FILE.get(key) ?? key;
+      const target = join(pkiDir, file);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, Buffer.from(b64, 'base64'), { mode: 0o666 });
+    }
+    logs.push(logLine('info', 'certs', `downloaded ${Object.keys(data).length} keys of secret ${ns}/${secretName} to /data/pki`));
+  } else {
+    const onDisk = await readTree(pkiDir);
+    const certFiles = [...CERT_MAP.keys()].filter((f) => onDisk.has(f));
+    if (certFiles.length === 0) {
+      return fail(`secret ${ns}/${secretName} does not exist and /data/pki is empty: no PKI to start from (this simulator does not generate one)`);
+    }
+    const data: Record<string, string> = {};
+    for (const f of certFiles) data[CERT_MAP.get(f) as string] = (onDisk.get(f) as Buffer).toString('base64');
+    const service = store.peek(SERVICES, ns, name);
+    store.create(SECRETS, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: secretName,
+        namespace: ns,
+        labels: { app: 'vcluster', 'vcluster-name': name },
+        ...(service
+          ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name, uid: service.metadata.uid as string }] }
+          : {}),
+      },
+      type: 'Opaque',
+      data,
+    });
+    logs.push(logLine('info', 'certs', `created secret ${ns}/${secretName} from ${certFiles.length} files in /data/pki`));
+  }
+  // server-ca / client-ca are copies of ca, created only when missing.
+  const caCrt = join(pkiDir, 'ca.crt');
+  const caKey = join(pkiDir, 'ca.key');
+  if (await exists(caCrt)) {
+    for (const role of ['server-ca', 'client-ca']) {
+      if (!(await exists(join(pkiDir, `${role}.crt`)))) await writeFile(join(pkiDir, `${role}.crt`), firstPem(await readFile(caCrt)), { mode: 0o666 });
+      if (!(await exists(join(pkiDir, `${role}.key`))) && (await exists(caKey))) {
+        await writeFile(join(pkiDir, `${role}.key`), await readFile(caKey), { mode: 0o666 });
+      }
+    }
+  }
+  const files = await readTree(pkiDir);
+  const problems = validatePki(files);
+  if (problems.length > 0) {
+    return fail(`invalid PKI in /data/pki: ${problems.join('; ')}`);
+  }
+  logs.push(logLine('info', 'certs', 'PKI in /data/pki is valid'));
+  logs.push(logLine('info', 'setup', 'vCluster apiserver is serving on :8443'));
+  return {
+    ok: true,
+    logs,
+    serving: {
+      cert: (files.get('apiserver.crt') as Buffer).toString('utf8'),
+      key: (files.get('apiserver.key') as Buffer).toString('utf8'),
+      clientCa: (files.get('client-ca.crt') as Buffer).toString('utf8'),
+    },
+  };
+}
+
+/** A deployed etcd pod reads the certs secret volume directly; it starts when server/peer certs fit the CA. */
+export function startEtcd(store: Store, pod: KObject): ContainerStartResult {
+  const ns = pod.metadata.namespace as string;
+  const name = pod.metadata.labels?.release ?? '';
+  const secretName = `${name}-certs`;
+  const logs = [logLine('info', 'etcd', `starting etcd member ${pod.metadata.name}`)];
+  const secret = store.peek(SECRETS, ns, secretName);
+  if (!secret) return { ok: false, logs: [...logs, logLine('fatal', 'etcd', `secret ${ns}/${secretName} not found (volume mount failed)`)] };
+  const data: Record<string, string> = secret.data ?? {};
+  const get = (k: string) => (data[k] ? Buffer.from(data[k], 'base64') : undefined);
+  const problems: string[] = [];
+  const ca = parseCerts('etcd-ca.crt', get('etcd-ca.crt'), problems)[0];
+  for (const leaf of ['etcd-server', 'etcd-peer']) {
+    const cert = parseCerts(`${leaf}.crt`, get(`${leaf}.crt`), problems)[0];
+    const key = parseKey(`${leaf}.key`, get(`${leaf}.key`), problems);
+    if (!cert) continue;
+    checkValidity(`${leaf}.crt`, cert, new Date(), problems);
+    if (key && !keyMatches(cert, key)) problems.push(`${leaf}.key: does not match ${leaf}.crt`);
+    if (ca && !verifies(cert, ca)) problems.push(`${leaf}.crt: not signed by etcd-ca.crt`);
+  }
+  if (problems.length > 0) {
+    return { ok: false, logs: [...logs, logLine('fatal', 'etcd', `invalid certificates in /run/config/pki: ${problems.join('; ')}`)] };
+  }
+  return { ok: true, logs: [...logs, logLine('info', 'etcd', 'serving client and peer traffic')] };
+}
+
+/** The vCluster API endpoint of one pod: HTTPS with apiserver.crt, client certificates verified by client-ca. */
+export function createSyncerServer(serving: ServingConfig, kubernetesVersion: string): https.Server {
+  const [major, minor] = kubernetesVersion.replace(/^v/, '').split('.');
+  const server = https.createServer(
+    { cert: serving.cert, key: serving.key, ca: serving.clientCa, requestCert: true, rejectUnauthorized: false },
+    (req: IncomingMessage, res: ServerResponse) => {
+      const json = (code: number, body: unknown) => {
+        res.writeHead(code, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (!(req.socket as TLSSocket).authorized) {
+        json(401, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+        return;
+      }
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/version') {
+        json(200, {
+          major,
+          minor,
+          gitVersion: kubernetesVersion,
+          gitCommit: '0000000000000000000000000000000000000000',
+          gitTreeState: 'clean',
+          buildDate: '2025-01-01T00:00:00Z',
+          goVersion: 'go1.24.0',
+          compiler: 'gc',
+          platform: 'linux/amd64',
+        });
+      } else if (path === '/healthz' || path === '/livez' || path === '/readyz') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('ok');
+      } else {
+        json(404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 });
+      }
+    },
+  );
+  return server;
+}
