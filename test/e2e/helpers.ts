@@ -1,0 +1,60 @@
+// Shared pieces of the end-to-end tests: the built binary, run against the simulator.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BINARY = join(ROOT, 'dist', 'kubectl-vcluster_certs');
+export const execFileP = promisify(execFile);
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built binary (what users get) with a clean environment plus `env`. */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, stdin?: string): Promise<CliResult> {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run "npm run build" (npm test builds it)`);
+  return new Promise((resolve) => {
+    const child = spawn(BINARY, args, {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+/** `openssl x509` facts about one PEM certificate, as an independent oracle. */
+export async function opensslFacts(pem: string): Promise<{ subjectCN: string; issuerCN: string; notAfter: Date }> {
+  const child = execFileP('openssl', ['x509', '-noout', '-subject', '-issuer', '-enddate', '-nameopt', 'RFC2253'], {});
+  child.child.stdin!.end(pem);
+  const { stdout } = await child;
+  const cn = (line: string) => /CN=([^,]+)/.exec(line)?.[1]?.replace(/\\/g, '') ?? '';
+  const lines = stdout.split('\n');
+  const subject = lines.find((l) => l.startsWith('subject='))!;
+  const issuer = lines.find((l) => l.startsWith('issuer='))!;
+  const end = lines.find((l) => l.startsWith('notAfter='))!.slice('notAfter='.length);
+  return { subjectCN: cn(subject), issuerCN: cn(issuer), notAfter: new Date(end) };
+}
+
+export const DAY = 86_400_000;
+
+/** A loopback port nothing listens on (bound, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    }).on('error', reject);
+  });
+}
