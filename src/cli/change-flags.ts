@@ -30,12 +30,17 @@ export function withChangeFlags<T>(y: Argv<T>) {
 export async function runChangeCommand(args: ChangeArgs, makeSpec: (ctx: { now: Date }) => Promise<ChangeSpec> | ChangeSpec): Promise<number> {
   const format = oneOf(args.output, ['text', 'json'] as const, '-o/--output', 'text');
   const timeoutMs = parseDuration(args.timeout ?? '5m', '--timeout');
+  const { terminalAsk, progressPrinter } = await import('./prompt.js');
+  const ask = terminalAsk();
+  // Refuse before touching the cluster: a script without --yes should fail fast and cleanly.
+  if (!args.yes && !args['dry-run'] && !ask) {
+    throw new UserError(`refusing to change vCluster ${args.name} without confirmation in a non-interactive run: pass --yes (or --dry-run to preview)`);
+  }
   const kube = await connect(args);
   const { findOneVCluster } = await import('../kube/discovery.js');
   const { runChange } = await import('../flows/change.js');
   const { renderChangeText } = await import('../output/change.js');
   const { useColor } = await import('../output/table.js');
-  const { terminalAsk, progressPrinter } = await import('./prompt.js');
   const vc = await findOneVCluster(kube, { name: args.name, namespace: kube.namespace });
   const spec = await makeSpec({ now: new Date() });
   const print = (r: ChangeReport) => process.stdout.write(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderChangeText(r, useColor()));
@@ -46,7 +51,7 @@ export async function runChangeCommand(args: ChangeArgs, makeSpec: (ctx: { now: 
       force: !!args.force,
       noRollback: !!args['no-rollback'],
       timeoutMs,
-      ask: terminalAsk(),
+      ask,
       progress: args['dry-run'] ? () => undefined : progressPrinter(),
     });
     print(report);

@@ -582,14 +582,19 @@ export const completionCommand = (run: Runner): Array<CommandModule<any, any>> =
       describe: 'Print a shell completion script (bash, zsh, fish, powershell), or the kubectl completion helper (kubectl)',
       builder: (y: Argv) => y
         .positional('shell', { type: 'string', choices: SHELLS, describe: 'bash, zsh, fish, powershell, or kubectl' })
-        .example('source <(kubectl-vcluster_certs completion bash)', 'bash, this shell; add to ~/.bashrc to keep it')
-        .example('kubectl-vcluster_certs completion zsh > "${fpath[1]}/_kubectl-vcluster_certs"', 'zsh')
-        .example('kubectl-vcluster_certs completion fish > ~/.config/fish/completions/kubectl-vcluster_certs.fish', 'fish')
-        .example('kubectl-vcluster_certs completion powershell | Out-String | Invoke-Expression', 'PowerShell')
-        .example(`kubectl vcluster-certs completion kubectl > ~/.krew/bin/${SHIM_NAME} && chmod +x ~/.krew/bin/${SHIM_NAME}`,
-          '`kubectl vcluster-certs <TAB>` (kubectl 1.26+): put the helper on PATH')
-        .epilog('Completes commands, flags, -o and --source values, namespaces (-n), contexts and vCluster names; '
-          + `names come from the cluster within ${lookupTimeoutMs() / 1000}s and are left out on any error.`),
+        .epilog([
+          'Set up:',
+          '  bash        source <(kubectl-vcluster_certs completion bash)         # in ~/.bashrc',
+          '  zsh         kubectl-vcluster_certs completion zsh > "${fpath[1]}/_kubectl-vcluster_certs"',
+          '  fish        kubectl-vcluster_certs completion fish | source          # in config.fish',
+          '  powershell  kubectl-vcluster_certs completion powershell | Out-String | Invoke-Expression',
+          `  kubectl     SHIM="\${KREW_ROOT:-$HOME/.krew}/bin/${SHIM_NAME}"`,
+          '              kubectl vcluster-certs completion kubectl > "$SHIM" && chmod +x "$SHIM"',
+          '              (kubectl 1.26+ runs it for `kubectl vcluster-certs <TAB>`)',
+          '',
+          'Completes commands, flags, -o and --source values, contexts, namespaces (-n) and vCluster names;',
+          `names come from the cluster within ${lookupTimeoutMs() / 1000}s and are left out on any error.`,
+        ].join('\n')),
       handler: (args: Record<string, unknown>) => run(async () => {
         const shell = SHELLS.find((s) => s === args.shell);
         if (!shell) throw new UserError(`unknown shell "${String(args.shell)}": use one of ${SHELLS.join(', ')}`);

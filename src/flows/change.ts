@@ -108,13 +108,19 @@ const REQUIRED: Permission[] = [
 /** Failures after which nothing was written: the vCluster is exactly as before. */
 class NothingChanged extends UserError {}
 
-function certEntries(files: PkiFiles): Map<string, { sha256: string; expiry?: string }> {
-  const out = new Map<string, { sha256: string; expiry?: string }>();
+/** Fingerprint of the first certificate of every .crt and of every kubeconfig's client certificate. */
+function certEntries(files: PkiFiles): Map<string, { sha256: string }> {
+  const out = new Map<string, { sha256: string }>();
   for (const [file, data] of files) {
-    if (file.endsWith('.crt')) {
-      const block = splitPem(data).find((b) => b.label === 'CERTIFICATE');
-      if (block) out.set(file, { sha256: sha256Fingerprint(block.der) });
+    let pem: Buffer | undefined;
+    if (file.endsWith('.crt')) pem = data;
+    else if (file.endsWith('.conf')) {
+      try {
+        pem = currentCredentials(parseKubeconfig(data)).user.clientCertificateData;
+      } catch { /* not a kubeconfig we can read: no fingerprint */ }
     }
+    const block = pem && splitPem(pem).find((b) => b.label === 'CERTIFICATE');
+    if (block) out.set(file, { sha256: sha256Fingerprint(block.der) });
   }
   return out;
 }
@@ -241,14 +247,9 @@ export async function runChange(kube: Kube, vc: VCluster, spec: ChangeSpec, opts
   let committed: V1Secret | undefined;
   try {
     try {
-      // 5. Backup twice, and check both before going on.
+      // 5. Backup twice, and check both before going on. The off-pod copy goes first: it is
+      // the one that survives pods on emptyDir, so a backup exists whatever fails next.
       await hook('backup');
-      for (const p of readyPods) {
-        const dir = await backupInPod(kube, vc.namespace, podName(p), stamp);
-        const copy = await readDirFromPod(kube, vc.namespace, podName(p), dir);
-        if (!diffPki(copy, diskByPod.get(podName(p))!).equal) throw new UserError(`the backup ${dir} in pod ${podName(p)} does not match ${PKI_DIR}`);
-        report.backups.pods.push({ pod: podName(p), dir });
-      }
       const backup = await createBackupSecret(kube, current.files, { vcluster: vc.name, namespace: vc.namespace, stamp, reason: spec.kind, sourceResourceVersion: current.resourceVersion }, current.secret);
       const readBack = await kube.call('read back the backup secret', () => kube.core.readNamespacedSecret({ name: backup.metadata!.name!, namespace: vc.namespace }, kube.opts));
       for (const [k, v] of Object.entries(secretDataFromFiles(current.files, { allowMissing: true }))) {
@@ -256,7 +257,13 @@ export async function runChange(kube: Kube, vc: VCluster, spec: ChangeSpec, opts
       }
       report.backups.secret = backup.metadata!.name!;
       await pruneBackupSecrets(kube, vc.namespace, vc.name);
-      step(`backup (${report.backups.pods.length} pod cop${report.backups.pods.length === 1 ? 'y' : 'ies'} in ${BACKUP_ROOT}/${stamp}, secret ${report.backups.secret})`);
+      for (const p of readyPods) {
+        const dir = await backupInPod(kube, vc.namespace, podName(p), stamp);
+        const copy = await readDirFromPod(kube, vc.namespace, podName(p), dir);
+        if (!diffPki(copy, diskByPod.get(podName(p))!).equal) throw new UserError(`the backup ${dir} in pod ${podName(p)} does not match ${PKI_DIR}`);
+        report.backups.pods.push({ pod: podName(p), dir });
+      }
+      step(`backup (secret ${report.backups.secret}, ${report.backups.pods.length} pod cop${report.backups.pods.length === 1 ? 'y' : 'ies'} in ${BACKUP_ROOT}/${stamp})`);
 
       // 6. Stage in every reachable replica; the live /data/pki is untouched until the swap.
       await hook('stage');

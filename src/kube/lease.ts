@@ -23,6 +23,18 @@ export function holderIdentity(): string {
   return `kubectl-vcluster-certs/${user}@${hostname()}/${process.pid}`;
 }
 
+/** A run of this tool on this machine that was killed (its pid is gone) cannot renew: take over. */
+export function heldByDeadLocalRun(holder: string): boolean {
+  const m = /^kubectl-vcluster-certs\/[^@]*@(.+)\/(\d+)$/.exec(holder);
+  if (!m || m[1] !== hostname()) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 function leaseExpired(lease: V1Lease, now: number): boolean {
   const spec = lease.spec;
   if (!spec?.holderIdentity) return true;
@@ -53,7 +65,7 @@ export async function acquireRotationLease(kube: Kube, namespace: string, vcName
       throw err;
     });
   } else {
-    if (existing.spec?.holderIdentity && existing.spec.holderIdentity !== holder && !leaseExpired(existing, Date.now())) {
+    if (existing.spec?.holderIdentity && existing.spec.holderIdentity !== holder && !leaseExpired(existing, Date.now()) && !heldByDeadLocalRun(existing.spec.holderIdentity)) {
       throw busy(namespace, vcName, existing.spec.holderIdentity, existing);
     }
     current = await kube.call(`take lease ${namespace}/${name}`, () => api.replaceNamespacedLease({
