@@ -333,6 +333,10 @@ export function runPkg({ input, output, target: t, codeCache = true, home = path
   const useCodeCache = codeCache && isHost;
   const env = { ...process.env, HOME: home, USERPROFILE: home, PKG_CACHE_PATH: path.join(home, '.pkg-cache') };
   const run = (args) => spawnSync(node22(), args, { cwd: ROOT, encoding: 'utf8', env, maxBuffer: 64 << 20 });
+  // Build beside the target and rename over it: a binary that is running (ETXTBSY) or half
+  // written must never be what dist/ holds.
+  const finalOutput = path.resolve(output);
+  output = `${finalOutput}.partial-${process.pid}`;
   let r; let via;
   if (useCodeCache) {
     const spec = { input: path.resolve(input), useCodeCache, targets: [{ nodeRange: `node${t.node}`, platform: t.pkgPlatform, arch: t.arch, output: path.resolve(output) }] };
@@ -346,7 +350,11 @@ export function runPkg({ input, output, target: t, codeCache = true, home = path
     via = 'pkg --sea';
   }
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  if (r.status !== 0) throw new Error(`${via} failed (exit ${r.status}):\n${out}`);
+  if (r.status !== 0) {
+    fs.rmSync(output, { force: true });
+    throw new Error(`${via} failed (exit ${r.status}):\n${out}`);
+  }
+  fs.renameSync(output, finalOutput);
   // pkg must not have fetched anything: the cache seeding covers every file it looks for.
   if (/Downloading nodejs executable|Fetching/.test(out)) throw new Error(`pkg tried to download a Node binary; cache seeding is broken:\n${out}`);
   return { codeCache: via.includes('useCodeCache'), via, log: out };
