@@ -2,6 +2,8 @@
 import type { Argv } from 'yargs';
 import { EXIT, UserError } from '../errors.js';
 import type { ChangeReport, ChangeSpec } from '../flows/change.js';
+import type { Kube } from '../kube/client.js';
+import type { VCluster } from '../kube/discovery.js';
 import { parseDuration } from './duration.js';
 import { connect, oneOf, type GlobalArgs } from './flags.js';
 
@@ -27,7 +29,11 @@ export function withChangeFlags<T>(y: Argv<T>) {
 }
 
 /** Finds the vCluster, runs the change, prints the report; returns the exit code. */
-export async function runChangeCommand(args: ChangeArgs, makeSpec: (ctx: { now: Date }) => Promise<ChangeSpec> | ChangeSpec): Promise<number> {
+export async function runChangeCommand(
+  args: ChangeArgs,
+  makeSpec: (ctx: { now: Date; vc: VCluster; kube: Kube }) => Promise<ChangeSpec> | ChangeSpec,
+  after?: (report: ChangeReport, vc: VCluster) => Promise<void>,
+): Promise<number> {
   const format = oneOf(args.output, ['text', 'json'] as const, '-o/--output', 'text');
   const timeoutMs = parseDuration(args.timeout ?? '5m', '--timeout');
   const { terminalAsk, progressPrinter } = await import('./prompt.js');
@@ -42,7 +48,7 @@ export async function runChangeCommand(args: ChangeArgs, makeSpec: (ctx: { now: 
   const { renderChangeText } = await import('../output/change.js');
   const { useColor } = await import('../output/table.js');
   const vc = await findOneVCluster(kube, { name: args.name, namespace: kube.namespace });
-  const spec = await makeSpec({ now: new Date() });
+  const spec = await makeSpec({ now: new Date(), vc, kube });
   const print = (r: ChangeReport) => process.stdout.write(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderChangeText(r, useColor()));
   try {
     const report = await runChange(kube, vc, spec, {
@@ -55,6 +61,7 @@ export async function runChangeCommand(args: ChangeArgs, makeSpec: (ctx: { now: 
       progress: args['dry-run'] ? () => undefined : progressPrinter(),
     });
     print(report);
+    if (after) await after(report, vc);
     return EXIT.OK;
   } catch (err) {
     const report = (err as { report?: ChangeReport }).report;

@@ -5,6 +5,9 @@ import { EXIT, UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { checkCommand } from './check.js';
 import { rotateCommand } from './rotate.js';
+import { backupsCommand } from './backups.js';
+import { rotateCACommand } from './rotate-ca.js';
+import { restoreCommand } from './restore.js';
 import { completionCommand } from './completion.js';
 import { withGlobalFlags } from './flags.js';
 
@@ -28,12 +31,15 @@ export async function runCli(argv: string[]): Promise<number> {
     .usage('$0 <command> [options]\n\nCheck, rotate and restore the certificates of vCluster virtual clusters.')
     .command(checkCommand(run))
     .command(rotateCommand(run))
+    .command(backupsCommand(run))
+    .command(rotateCACommand(run))
+    .command(restoreCommand(run))
     .command(completionCommand(run))
     .command('version', 'Print the version', () => undefined, () => run(async () => {
       process.stdout.write(`kubectl-vcluster_certs ${VERSION}\n`);
       return 0;
     }))
-    .demandCommand(1, 'name a command: check, rotate (see --help)')
+    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore (see --help)')
     .strict()
     .parserConfiguration({ 'boolean-negation': false })
     .version(false)

@@ -299,6 +299,8 @@ export async function runChange(kube: Kube, vc: VCluster, spec: ChangeSpec, opts
       await markDone(kube, vc, stamp, spec.kind);
       report.state = 'all-new';
       report.result = 'done';
+      // The committed PKI, for --kubeconfig-out; hidden so JSON output never carries keys.
+      Object.defineProperty(report, 'files', { value: change.files, enumerable: false });
       return report;
     } catch (err) {
       report.error = errMessage(err);

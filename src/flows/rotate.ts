@@ -60,7 +60,6 @@ export function caRotationSpec(opts: { now: Date; validityMs: number; caValidity
         lines: planLines(plan),
         warnings: [
           ...plan.warnings,
-          'every existing kubeconfig of this vCluster stops working (new CAs): fetch a new one afterwards (--kubeconfig-out FILE, or "vcluster connect")',
           'workloads and private nodes that trust the old CA must be refreshed; service-account tokens stay valid (sa.key is kept)',
         ],
       };

@@ -69,8 +69,27 @@ export async function restartVCluster(kube: Kube, vc: VCluster, opts: RestartOpt
   const replicas = vc.replicas || pods.length || 1;
   const oldUids = new Set(pods.map((p) => p.metadata!.uid!));
 
-  if (opts.mode === 'all-at-once' || replicas === 1) {
+  const etcdSel = `app=vcluster-etcd,release=${vc.name}`;
+  const etcdPods = (await listPods(kube, vc.namespace, etcdSel)).filter((p) => !p.metadata?.deletionTimestamp);
+  const etcdUids = new Set(etcdPods.map((p) => p.metadata!.uid!));
+  const restartEtcd = async () => {
+    if (!etcdPods.length) return;
+    say(`restarting ${etcdPods.length} deployed etcd pod(s)`);
+    await Promise.all(etcdPods.map((p) => deletePod(kube, vc.namespace, p.metadata!.name!)));
+  };
+
+  if (opts.mode === 'all-at-once') {
+    // A new CA: old and new members cannot talk, so etcd and the control plane go together.
     say(`deleting ${pods.length} pod(s) ${sel}`);
+    await Promise.all([...pods.map((p) => deletePod(kube, vc.namespace, p.metadata!.name!)), restartEtcd()]);
+    await Promise.all([
+      waitForFreshReadyPods(kube, vc.namespace, sel, replicas, oldUids, deadline, opts.pollMs),
+      etcdPods.length ? waitForFreshReadyPods(kube, vc.namespace, etcdSel, etcdPods.length, etcdUids, deadline, opts.pollMs) : undefined,
+    ]);
+    return;
+  }
+  if (replicas === 1) {
+    say(`deleting pod ${pods[0]?.metadata?.name ?? sel}`);
     await Promise.all(pods.map((p) => deletePod(kube, vc.namespace, p.metadata!.name!)));
     await waitForFreshReadyPods(kube, vc.namespace, sel, replicas, oldUids, deadline, opts.pollMs);
   } else if (usesOnDelete(vc)) {
@@ -90,12 +109,7 @@ export async function restartVCluster(kube: Kube, vc: VCluster, opts: RestartOpt
     await waitForFreshReadyPods(kube, vc.namespace, sel, replicas, oldUids, deadline, opts.pollMs);
   }
 
-  const etcdSel = `app=vcluster-etcd,release=${vc.name}`;
-  const etcdPods = (await listPods(kube, vc.namespace, etcdSel)).filter((p) => !p.metadata?.deletionTimestamp);
-  if (etcdPods.length) {
-    say(`restarting ${etcdPods.length} deployed etcd pod(s)`);
-    const etcdUids = new Set(etcdPods.map((p) => p.metadata!.uid!));
-    await Promise.all(etcdPods.map((p) => deletePod(kube, vc.namespace, p.metadata!.name!)));
-    await waitForFreshReadyPods(kube, vc.namespace, etcdSel, etcdPods.length, etcdUids, deadline, opts.pollMs);
-  }
+  // Leaf rotation keeps the CA: etcd may restart after the control plane, which trusts both.
+  await restartEtcd();
+  if (etcdPods.length) await waitForFreshReadyPods(kube, vc.namespace, etcdSel, etcdPods.length, etcdUids, deadline, opts.pollMs);
 }

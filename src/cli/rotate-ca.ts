@@ -1,0 +1,47 @@
+import type { Argv } from 'yargs';
+import { UserError } from '../errors.js';
+import { withChangeFlags, runChangeCommand, type ChangeArgs } from './change-flags.js';
+import { parseDuration } from './duration.js';
+import type { Runner } from './index.js';
+
+interface RotateCAArgs extends ChangeArgs {
+  validity?: string;
+  'ca-validity'?: string;
+  'kubeconfig-out'?: string;
+}
+
+export const rotateCACommand = (run: Runner) => ({
+  command: 'rotate-ca <name>',
+  describe: 'Replace the CAs and re-issue everything they sign (existing kubeconfigs stop working)',
+  builder: (y: Argv) =>
+    withChangeFlags(y)
+      .option('ca-validity', { type: 'string', describe: 'Validity of the new CAs', default: '3650d' })
+      .option('validity', { type: 'string', describe: 'Validity of the new leaf certificates (more than 90d)', default: '365d' })
+      .option('kubeconfig-out', { type: 'string', describe: 'Write a fresh admin kubeconfig for the vCluster to FILE (mode 0600)' })
+      .example('$0 rotate-ca my-vc -n team-a --dry-run', 'show what would change')
+      .example('$0 rotate-ca my-vc -n team-a --kubeconfig-out my-vc.kubeconfig', 'rotate, then save a working admin kubeconfig')
+      .epilog('New ca, front-proxy-ca and etcd-ca (server-ca and client-ca become copies of ca); every leaf and kubeconfig client '
+        + 'certificate re-issued; sa.key/sa.pub kept, so service-account tokens stay valid. All replicas and deployed etcd restart together. '
+        + 'With --force it recovers a vCluster whose whole PKI expired. Exit codes as for rotate.'),
+  handler: (args: RotateCAArgs) => run(async () => {
+    const validityMs = parseDuration(args.validity ?? '365d', '--validity');
+    const caValidityMs = parseDuration(args['ca-validity'] ?? '3650d', '--ca-validity');
+    if (validityMs <= 0 || caValidityMs <= 0) throw new UserError('--validity and --ca-validity must be positive, e.g. 365d');
+    if (caValidityMs < validityMs) throw new UserError('--ca-validity must be at least --validity: a leaf cannot outlive its CA');
+    const out = args['kubeconfig-out'];
+    return runChangeCommand(args, async ({ now }) => {
+      const { caRotationSpec } = await import('../flows/rotate.js');
+      return caRotationSpec({ now, validityMs, caValidityMs, force: !!args.force });
+    }, async (report, vc) => {
+      const files = (report as { files?: Map<string, Buffer> }).files;
+      if (report.result !== 'done' || !files) return;
+      if (out) {
+        const { adminKubeconfigFor, writePrivateFile, LOCAL_SERVER } = await import('../flows/kubeconfig-out.js');
+        writePrivateFile(out, adminKubeconfigFor(files, vc.name, vc.namespace));
+        process.stderr.write(`wrote ${out} (mode 0600); it points at ${LOCAL_SERVER}: run "kubectl port-forward -n ${vc.namespace} svc/${vc.name} 8443:443" first, or change its server\n`);
+      } else {
+        process.stderr.write(`old kubeconfigs of ${vc.namespace}/${vc.name} no longer work: get a new one with "vcluster connect ${vc.name} -n ${vc.namespace}" or re-run with --kubeconfig-out FILE next time\n`);
+      }
+    });
+  }),
+});

@@ -1,0 +1,42 @@
+// Writes a fresh admin kubeconfig for the vCluster after a CA change: the only place a
+// private key is ever written locally, and only when the user asks with --kubeconfig-out.
+import { closeSync, openSync, renameSync, rmSync, writeSync, fsyncSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { UserError } from '../errors.js';
+import type { PkiFiles } from '../pki/types.js';
+
+export const LOCAL_SERVER = 'https://localhost:8443';
+
+/** admin.conf with names of its own and a server reachable through a port-forward. */
+export function adminKubeconfigFor(files: PkiFiles, vcName: string, namespace: string, server = LOCAL_SERVER): string {
+  const admin = files.get('admin.conf');
+  if (!admin) throw new UserError('the new PKI has no admin.conf to write a kubeconfig from');
+  const doc = parseDocument(admin.toString('utf8'));
+  const name = `vcluster_${vcName}_${namespace}`;
+  doc.setIn(['clusters', 0, 'name'], name);
+  doc.setIn(['clusters', 0, 'cluster', 'server'], server);
+  doc.setIn(['users', 0, 'name'], name);
+  doc.setIn(['contexts', 0, 'name'], name);
+  doc.setIn(['contexts', 0, 'context', 'cluster'], name);
+  doc.setIn(['contexts', 0, 'context', 'user'], name);
+  doc.set('current-context', name);
+  return doc.toString();
+}
+
+/** Creates `path` with mode 0600 from the start (never world-readable, even briefly). */
+export function writePrivateFile(path: string, content: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+    writeSync(fd, content);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw new UserError(`cannot write ${path}: ${(err as Error).message.split('\n')[0]}`, 4, err);
+  }
+}
