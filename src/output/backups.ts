@@ -93,17 +93,22 @@ export function renderBackupsText(listing: BackupListing, now: Date, color: bool
       b.earliestLeafExpiry ? formatExpiry(b.earliestLeafExpiry.toISOString()) : '-',
     ]);
     out.push(renderTable(['COPY', 'CREATED', 'LOCATION', 'REASON', 'COMPLETE', 'FIRST LEAF EXPIRES'], rows, { color }).trimEnd());
-    out.push('', '  Rows with the same COPY letter hold the same PKI. CAs of each copy:', '');
-    const seen = new Set<string>();
-    const caRows: string[][] = [];
+    out.push('', '  Rows with the same COPY letter hold the same PKI. Their CAs:', '');
+    // Leaf rotations keep the CAs, so many copies share one CA set: print each set once.
+    const sets = new Map<string, { copies: string[]; backup: BackupInfo }>();
     for (const b of backups) {
-      const label = labels.get(b)!;
-      if (seen.has(label)) continue;
-      seen.add(label);
-      for (const c of b.cas) caRows.push([label, c.file, c.subject, c.sha256]);
-      if (!b.cas.length) caRows.push([label, '-', 'no readable CA certificate', '-']);
+      const key = b.cas.map((c) => `${c.file}=${c.sha256}`).join(',');
+      const set = sets.get(key) ?? { copies: [], backup: b };
+      if (!set.copies.includes(labels.get(b)!)) set.copies.push(labels.get(b)!);
+      sets.set(key, set);
     }
-    out.push(renderTable(['COPY', 'CA', 'SUBJECT', 'SHA-256 FINGERPRINT'], caRows, { color }).trimEnd());
+    const caRows: string[][] = [];
+    for (const { copies, backup } of sets.values()) {
+      const who = copies.join(', ');
+      for (const c of backup.cas) caRows.push([who, c.file, c.subject, c.sha256]);
+      if (!backup.cas.length) caRows.push([who, '-', 'no readable CA certificate', '-']);
+    }
+    out.push(renderTable(['COPIES', 'CA', 'SUBJECT', 'SHA-256 FINGERPRINT'], caRows, { color }).trimEnd());
     const problems = backups.flatMap((b) => b.problems.map((p) => `  ! ${describeLocation(b.location, namespace)}: ${p}`));
     if (problems.length) out.push('', ...problems);
     for (const stamp of disagreeing(backups)) {
