@@ -11,7 +11,21 @@ export async function main(argv: string[]): Promise<number> {
   return runCli(argv);
 }
 
+/** Exit once stdout and stderr are flushed: an abandoned connection must not keep us alive. */
+function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`error: ${err?.message ?? err}\n`); process.exitCode = 3; },
+  (code) => exitWhenFlushed(code),
+  (err) => {
+    process.stderr.write(`error: ${err?.message ?? err}\n`);
+    exitWhenFlushed(3);
+  },
 );

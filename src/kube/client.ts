@@ -73,11 +73,21 @@ export class Kube {
   async call<T>(what: string, fn: () => Promise<T>, notFound: 'null'): Promise<T | null>;
   async call<T>(what: string, fn: () => Promise<T>, notFound?: 'null'): Promise<T | null> {
     try {
-      return await fn();
+      return await this.withDeadline(fn());
     } catch (err) {
       if (notFound === 'null' && apiStatusCode(err) === 404) return null;
       throw this.explain(what, err);
     }
+  }
+
+  /** The abort signal does not always interrupt a TLS connect; this deadline always holds. */
+  private withDeadline<T>(p: Promise<T>): Promise<T> {
+    if (this.requestTimeoutMs <= 0) return p;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('request timed out'), { name: 'TimeoutError' })), this.requestTimeoutMs + 250);
+    });
+    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
   }
 
   explain(what: string, err: unknown): UserError {
@@ -104,8 +114,10 @@ export class Kube {
 
 export function apiStatusCode(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
+  // Only an HTTP answer has a status; a DOMException's numeric `code` (e.g. 23 on timeout) is not one.
+  if (err instanceof UserError) return apiStatusCode(err.cause);
+  const e = err as { code?: unknown; body?: unknown };
+  return typeof e?.code === 'number' && e.code >= 100 && e.code < 600 && 'body' in e ? e.code : undefined;
 }
 
 /** The `message` of a Kubernetes Status body, if the error carries one. */

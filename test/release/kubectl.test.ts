@@ -71,7 +71,7 @@ for (const k of ks) {
     const o = await run(k.bin, ['__complete', 'vcluster-certs', 'check', '-o', ''], { env });
     assert.equal(o.stdout.trimEnd().split('\n'), ['table', 'wide', 'json', 'yaml', ':4']);
     const noDesc = await run(k.bin, ['__completeNoDesc', 'vcluster-certs', 'rot'], { env });
-    assert.equal(noDesc.stdout.trimEnd().split('\n'), ['rotate', ':4']);
+    assert.equal(noDesc.stdout.trimEnd().split('\n'), ['rotate', 'rotate-ca', ':4']);
     // without the helper kubectl completes nothing for the plugin
     const bare = path.join(tmp, `bare-${Math.random().toString(36).slice(2)}`);
     fs.mkdirSync(bare);
