@@ -29,7 +29,7 @@ export const restoreCommand = (run: Runner) => ({
     return runChangeCommand(args, async ({ now, vc, kube }) => {
       const { restoreSpec } = await import('../flows/restore.js');
       return restoreSpec(kube, vc, {
-        backup: String(args.backup ?? 'latest'), from, rotate: !args['no-rotate'], now, validityMs,
+        backup: String(args.backup ?? 'latest'), from, rotate: !args['no-rotate'], force: !!args.force, now, validityMs,
         onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
       });
     });

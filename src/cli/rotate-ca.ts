@@ -29,6 +29,11 @@ export const rotateCACommand = (run: Runner) => ({
     if (validityMs <= 0 || caValidityMs <= 0) throw new UserError('--validity and --ca-validity must be positive, e.g. 365d');
     if (caValidityMs < validityMs) throw new UserError('--ca-validity must be at least --validity: a leaf cannot outlive its CA');
     const out = args['kubeconfig-out'];
+    if (out && !args['dry-run']) {
+      // Find out now, not after the CA changed and every old kubeconfig broke.
+      const { assertWritable } = await import('../flows/kubeconfig-out.js');
+      assertWritable(out);
+    }
     return runChangeCommand(args, async ({ now }) => {
       const { caRotationSpec } = await import('../flows/rotate.js');
       return caRotationSpec({ now, validityMs, caValidityMs, force: !!args.force });

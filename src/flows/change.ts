@@ -381,6 +381,8 @@ export async function verifyApplied(kube: Kube, vc: VCluster, files: PkiFiles): 
 
 /** Puts `files` back into the Secret and every reachable disk, restarts, waits Ready. */
 async function rollBack(kube: Kube, vc: VCluster, files: PkiFiles, opts: ChangeOptions, stamp: string): Promise<void> {
+  // A vCluster that was down before (--force on an expired one) is "back" once its old PKI is; it need not turn Ready.
+  const wasRunning = vc.status === 'Running';
   const now = await readPkiFromSecret(kube, vc);
   await writeCertsSecret(kube, now.secret, files, { [STATE_ANNOTATION]: `rolled-back/${stamp}` });
   const live = (await kube.call('list vCluster pods', () => kube.core.listNamespacedPod({ namespace: vc.namespace, labelSelector: `app=vcluster,release=${vc.name}` }, kube.opts))).items;
@@ -388,9 +390,10 @@ async function rollBack(kube: Kube, vc: VCluster, files: PkiFiles, opts: ChangeO
     await stageInPod(kube, vc.namespace, podName(p), files).then(() => swapInPod(kube, vc.namespace, podName(p))).catch(() => undefined);
   }
   // Everything together: after a failed change the replicas may hold different PKIs.
-  await restartVCluster(kube, vc, { mode: 'all-at-once', timeoutMs: opts.timeoutMs, progress: opts.progress });
-  await verifyApplied(kube, vc, files).catch((err) => {
-    // A vCluster that was already broken before (e.g. --force on an expired one) cannot verify.
-    if (!opts.force) throw err;
-  });
+  try {
+    await restartVCluster(kube, vc, { mode: 'all-at-once', timeoutMs: opts.timeoutMs, progress: opts.progress });
+    await verifyApplied(kube, vc, files);
+  } catch (err) {
+    if (wasRunning) throw err;
+  }
 }

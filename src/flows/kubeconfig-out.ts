@@ -40,3 +40,14 @@ export function writePrivateFile(path: string, content: string): void {
     throw new UserError(`cannot write ${path}: ${(err as Error).message.split('\n')[0]}`, 4, err);
   }
 }
+
+/** Proves `path` can be created (and replaced) before anything is changed. */
+export function assertWritable(path: string): void {
+  const probe = `${path}.probe-${process.pid}`;
+  try {
+    closeSync(openSync(probe, 'wx', 0o600));
+    rmSync(probe, { force: true });
+  } catch (err) {
+    throw new UserError(`cannot write ${path} (--kubeconfig-out): ${(err as Error).message.split('\n')[0].replace(/, open .*$/, '')}; pick a writable path (nothing was changed)`, 3, err);
+  }
+}

@@ -14,6 +14,7 @@ export interface RestoreOptions {
   backup: string;
   from: RestoreSource;
   rotate: boolean;
+  force: boolean;
   now: Date;
   validityMs: number;
   onWarning?: (message: string) => void;
@@ -76,8 +77,15 @@ export async function restoreSpec(kube: Kube, vc: VCluster, opts: RestoreOptions
           const line = lines.find((l) => l.file === e.path);
           if (line) Object.assign(line, { action: 'restore+reissue', oldExpiry: e.oldNotAfter?.toISOString(), newExpiry: e.newNotAfter?.toISOString(), keyType: e.keyAlgorithm });
         }
-      } else if (backup.earliestLeafExpiry && backup.earliestLeafExpiry.getTime() < opts.now.getTime()) {
-        warnings.push(`backup ${backup.stamp} holds expired certificates (${backup.earliestLeaf} since ${backup.earliestLeafExpiry.toISOString()}): without re-issuing, the vCluster may not come back`);
+      } else {
+        const expired = backup.cas.find((c) => c.notAfter.getTime() < opts.now.getTime());
+        const what = expired ? `its CA ${expired.file} expired on ${expired.notAfter.toISOString()}`
+          : backup.earliestLeafExpiry && backup.earliestLeafExpiry.getTime() < opts.now.getTime()
+            ? `${backup.earliestLeaf} expired on ${backup.earliestLeafExpiry.toISOString()}` : '';
+        if (what && !opts.force) {
+          throw new UserError(`backup ${backup.stamp} cannot run as it is: ${what}, and the vCluster refuses to start with expired certificates; drop --no-rotate to re-issue the leafs${expired ? ' (or use rotate-ca)' : ''}, or pass --force`);
+        }
+        if (what) warnings.push(`backup ${backup.stamp}: ${what}; the vCluster may not come back`);
       }
       return { files, lines, warnings };
     },

@@ -39,6 +39,11 @@ export async function waitForFreshReadyPods(kube: Kube, namespace: string, label
     last = (await listPods(kube, namespace, labelSelector)).filter((p) => !p.metadata?.deletionTimestamp);
     const fresh = last.filter((p) => !oldUids.has(p.metadata?.uid ?? ''));
     if (fresh.length >= count && last.length === fresh.length && fresh.every(isPodReady)) return fresh;
+    // A new pod that already crash-looped twice will not get better by waiting out --timeout.
+    const looping = fresh.find((p) => (p.status?.containerStatuses ?? []).some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff' && c.restartCount >= 2));
+    if (looping) {
+      throw new UserError(`pod ${namespace}/${looping.metadata?.name} crash-loops after the restart (${podStatus(looping)}); see "kubectl logs -n ${namespace} ${looping.metadata?.name} -c syncer --previous"`);
+    }
     await sleep(pollMs);
   }
   const states = last.map((p) => `${p.metadata?.name} ${oldUids.has(p.metadata?.uid ?? '') ? 'not restarted' : podStatus(p)}${isPodReady(p) ? '' : ' (not Ready)'}`).join(', ') || 'no pods';

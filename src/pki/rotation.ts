@@ -124,7 +124,8 @@ function checkValidity(ms: number, what: string, flag: string, force: boolean | 
 }
 
 function refuse(what: string, problems: string[]): never {
-  throw new UserError(`cannot plan ${what}: ${problems.join('; ')}`, EXIT.USAGE);
+  // One CA problem is found once per leaf it signs: say it once.
+  throw new UserError(`cannot plan ${what}: ${[...new Set(problems)].join('; ')}`, EXIT.USAGE);
 }
 
 /** Old certificate of a leaf file or of a kubeconfig's client certificate, or the reason it is unusable. */

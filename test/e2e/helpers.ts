@@ -1,6 +1,7 @@
 // Shared pieces of the end-to-end tests: the built binary, run against the simulator.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,4 +58,26 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     }).on('error', reject);
   });
+}
+
+/** The real kubectl the e2e tests judge vCluster endpoints with. */
+export const REAL_KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
+
+/**
+ * `kubectl get --raw PATH` with the kubeconfig `conf` against https://127.0.0.1:PORT (a pod's
+ * vCluster endpoint); ok when it answered, output = what kubectl printed (its error on failure).
+ */
+export async function kubectlRaw(conf: Buffer | string, port: number, path = '/version'): Promise<{ ok: boolean; output: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vcerts-kubectl-'));
+  const file = join(dir, 'kubeconfig');
+  writeFileSync(file, conf, { mode: 0o600 });
+  try {
+    const r = await execFileP(REAL_KUBECTL, ['--kubeconfig', file, '--server', `https://127.0.0.1:${port}`, '--request-timeout', '10s', 'get', '--raw', path], { env: { PATH: '/usr/bin:/bin', HOME: dir } });
+    return { ok: true, output: r.stdout };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    return { ok: false, output: `${e.stdout ?? ''}${e.stderr ?? e.message}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

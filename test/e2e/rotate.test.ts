@@ -1,6 +1,6 @@
 // `rotate` end to end, ported from upstream's e2e cert tests and extended: the CA stays,
 // every leaf changes and verifies, old kubeconfigs keep working, in every workload shape.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -10,26 +10,22 @@ import { startCluster, typeByKind, type SimCluster } from '../cluster/index.js';
 const SECRETS = typeByKind('Secret');
 const PODS = typeByKind('Pod');
 import { generatePki, type PkiOptions } from '../cluster/pkigen.js';
-import { execFileP, runCli } from './helpers.js';
+import { kubectlRaw, runCli } from './helpers.js';
 import {
-  CA_FILES, KUBECONFIGS, LEAFS, certOf, fingerprint, keyMatches, kubeconfigCreds, opensslKeyIds, opensslProfile, opensslVerifies, secretFiles, x509, type Files,
+  CA_FILES, KUBECONFIGS, LEAFS, certOf, fingerprint, keyMatches, kubeconfigCreds, opensslKeyIds, opensslProfile, opensslVerifies, podFiles, sameFiles, secretFiles, vclusterPods, x509, type Files,
 } from './pki-oracle.js';
 
 const test = suite('rotate e2e');
 let cluster: SimCluster;
 let env: Record<string, string>;
-let scratch = '';
-const REAL_KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 
 test.before(() => setup().catch((e) => { console.error('setup failed:', e); throw e; }));
 async function setup() {
-  scratch = mkdtempSync(join(tmpdir(), 'vcerts-rotate-'));
   cluster = await startCluster();
   env = { KUBECONFIG: cluster.kubeconfigPath };
 }
 test.after(async () => {
   await cluster?.close();
-  rmSync(scratch, { recursive: true, force: true });
 });
 
 async function vcluster(name: string, namespace: string, pkiOpts: Partial<PkiOptions> = {}, vcOpts: Record<string, unknown> = {}, ready = true): Promise<Files> {
@@ -38,23 +34,6 @@ async function vcluster(name: string, namespace: string, pkiOpts: Partial<PkiOpt
   await cluster.addVCluster({ name, namespace, pki, ...vcOpts });
   if (ready) await cluster.waitReady(namespace, name);
   return pki;
-}
-
-function podNames(namespace: string, name: string): string[] {
-  return (cluster.store.list(PODS, namespace) as Array<{ metadata: { name: string; labels?: Record<string, string> } }>)
-    .filter((p) => p.metadata.labels?.release === name && p.metadata.labels?.app === 'vcluster')
-    .map((p) => p.metadata.name);
-}
-
-async function diskFiles(namespace: string, pod: string): Promise<Files> {
-  const { stdout } = await execFileP('tar', ['-C', join(cluster.podRoot(namespace, pod), 'data', 'pki'), '-cf', '-', '.'], { encoding: 'buffer', maxBuffer: 1 << 26 });
-  const { untarFiles } = await import('../../src/kube/pki-source.js');
-  return untarFiles(stdout as unknown as Buffer);
-}
-
-function sameFiles(a: Files, b: Files, only?: string[]): boolean {
-  const keys = only ?? [...new Set([...a.keys(), ...b.keys()])];
-  return keys.every((k) => a.get(k)?.equals(b.get(k) ?? Buffer.alloc(0)) ?? !b.has(k));
 }
 
 /** Upstream's e2e rotate assertions plus ours, on the Secret and every replica's disk. */
@@ -91,8 +70,8 @@ async function assertRotated(namespace: string, name: string, before: Files): Pr
     assert.is(x509(n.cert).validFrom, x509(after.get('ca.crt')!).validFrom, `${conf} NotBefore = CA NotBefore`);
     assert.ok(await opensslVerifies(n.cert, after.get('ca.crt')!.toString()), `${conf} verifies against ca.crt`);
   }
-  for (const pod of podNames(namespace, name)) {
-    const disk = await diskFiles(namespace, pod);
+  for (const { metadata: { name: pod } } of vclusterPods(cluster, namespace, name)) {
+    const disk = podFiles(cluster, namespace, pod);
     assert.ok(sameFiles(after, disk, [...after.keys()]), `${pod}: /data/pki equals the Secret`);
   }
   return after;
@@ -100,17 +79,8 @@ async function assertRotated(namespace: string, name: string, before: Files): Pr
 
 async function kubectlVersion(conf: Buffer, namespace: string, pod: string): Promise<boolean> {
   const { port } = await cluster.podEndpoint(namespace, pod);
-  const file = join(scratch, `kc-${Date.now()}-${Math.random()}.conf`);
-  writeFileSync(file, conf);
-  try {
-    const kubectl = REAL_KUBECTL;
-    const r = await execFileP(kubectl, ['--kubeconfig', file, '--server', `https://127.0.0.1:${port}`, 'get', '--raw', '/version'], { env: { PATH: '/usr/bin:/bin', HOME: scratch } });
-    return /gitVersion/.test(r.stdout);
-  } catch {
-    return false;
-  } finally {
-    rmSync(file, { force: true });
-  }
+  const r = await kubectlRaw(conf, port);
+  return r.ok && /gitVersion/.test(r.output);
 }
 
 test('upstream e2e: CA unchanged, leafs new and later, old and new admin kubeconfigs both work (real kubectl)', async () => {
