@@ -20,13 +20,20 @@ export interface RestoreOptions {
   onWarning?: (message: string) => void;
 }
 
-/** The backup to restore: newest (or the given stamp); a pod copy when one exists, as the docs do, else the Secret. */
+/**
+ * The backup to restore: the newest one that is not restore's own pre-restore snapshot (or the
+ * given stamp); a pod copy when one exists, as the docs do, else the Secret.
+ */
 export function pickBackup(all: BackupInfo[], backup: string, from: RestoreSource, namespace: string): BackupInfo {
   if (backup !== 'latest' && !/^\d+$/.test(backup)) {
     throw new UserError(`invalid --backup "${backup}": use "latest" or a unix timestamp as listed by "kubectl vcluster-certs backups"`);
   }
   const bySource = all.filter((b) => from === 'auto' || b.location.kind === from);
-  const candidates = backup === 'latest' ? bySource : bySource.filter((b) => b.stamp === backup);
+  // "latest" skips the snapshots restore itself takes of the state it replaces: after an
+  // interrupted restore, running it again must bring back the same backup, not undo it.
+  const ownSnapshots = new Set(all.filter((b) => b.reason === 'restore').map((b) => b.stamp));
+  const latestPool = bySource.filter((b) => !ownSnapshots.has(b.stamp));
+  const candidates = backup === 'latest' ? (latestPool.length ? latestPool : bySource) : bySource.filter((b) => b.stamp === backup);
   if (candidates.length === 0) {
     const what = backup === 'latest' ? 'no backup' : `no backup ${backup}`;
     const where = from === 'auto' ? '' : ` in a ${from}`;
