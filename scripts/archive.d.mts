@@ -1,7 +1,7 @@
 // Types for scripts/archive.mjs (used by test/release/*.test.ts).
 export interface Entry { name: string; data: Buffer; mode: number }
 export interface ReadEntry { name: string; type: string; mode: number; size: number; mtime?: number; data: Buffer }
-export function tarBytes(entries: Entry[], opts?: { mtime?: number }): Buffer;
+export function tarBytes(entries: Entry[], opts?: { mtime?: number }): Promise<Buffer>;
 export function tarGz(entries: Entry[], opts?: { mtime?: number; level?: number }): Promise<Buffer>;
 export function readTar(buf: Buffer): Promise<ReadEntry[]>;
 export function crc32(buf: Buffer): number;

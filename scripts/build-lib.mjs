@@ -336,7 +336,8 @@ export function runPkg({ input, output, target: t, codeCache = true, home = path
   // Build beside the target and rename over it: a binary that is running (ETXTBSY) or half
   // written must never be what dist/ holds.
   const finalOutput = path.resolve(output);
-  output = `${finalOutput}.partial-${process.pid}`;
+  // pkg appends .exe to Windows outputs by itself, so the suffix goes before it.
+  output = finalOutput.replace(/(\.exe)?$/, `.partial-${process.pid}$1`);
   let r; let via;
   if (useCodeCache) {
     const spec = { input: path.resolve(input), useCodeCache, targets: [{ nodeRange: `node${t.node}`, platform: t.pkgPlatform, arch: t.arch, output: path.resolve(output) }] };

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { readArchive, tarGz, zip, sha256Hex, type Entry } from '../../scripts/archive.mjs';
+import { extractArchive, readArchive, tarGz, zip, sha256Hex, type Entry } from '../../scripts/archive.mjs';
 import * as B from '../../scripts/build-lib.mjs';
 import * as K from '../../scripts/krew.mjs';
 import * as R from '../../scripts/release-lib.mjs';
@@ -104,17 +104,19 @@ test('checksums.txt verifies with sha256sum -c; archives list with tar and zip t
   assert.is(c.code, 0, c.stdout + c.stderr);
   assert.is((c.stdout.match(/: OK$/gm) ?? []).length, 5);
   const linux = built.find((b) => b.target === 'linux-arm64')!;
-  const t = await run('tar', ['-tvzf', linux.file]);
+  const t = await run('tar', ['--utc', '-tvzf', linux.file]);
   assert.is(t.code, 0, t.stderr);
-  assert.match(t.stdout, /^-rwxr-xr-x root\/root .* kubectl-vcluster_certs$/m);
+  assert.match(t.stdout, /^-rwxr-xr-x root\/root .* 2023-11-14 22:13 kubectl-vcluster_certs$/m); // mtime 1_700_000_000
   assert.match(t.stdout, /^-rwxr-xr-x root\/root .* kubectl_complete-vcluster_certs$/m);
   assert.match(t.stdout, /^-rw-r--r-- root\/root .* LICENSE$/m);
+  const lic = await run('tar', ['-xzOf', linux.file, 'LICENSE']);
+  assert.is(lic.stdout, fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'));
   const win = built.find((b) => b.target === 'windows-x64')!;
   if (which('python3')) {
-    const z = await run('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print("\\n".join(f"{i.filename} {i.external_attr >> 16:o}" for i in z.infolist()))', win.file]);
+    const z = await run('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print("\\n".join(f"{i.filename} {i.external_attr >> 16:o} {i.date_time}" for i in z.infolist()))', win.file]);
     assert.is(z.code, 0, z.stderr);
-    assert.match(z.stdout, /^kubectl-vcluster_certs\.exe 100755$/m);
-    assert.match(z.stdout, /^LICENSE 100644$/m);
+    assert.match(z.stdout, /^kubectl-vcluster_certs\.exe 100755 \(2023, 11, 14, 22, 13, 20\)$/m); // DOS time in UTC, whatever $TZ
+    assert.match(z.stdout, /^LICENSE 100644 /m);
   } else {
     console.log('skip part: python3 absent, zip not cross-checked with zipfile');
   }
@@ -125,13 +127,31 @@ test('archives are reproducible: same inputs and mtime give the same sha256; rea
     { name: 'kubectl-vcluster_certs', data: Buffer.from('#!/bin/sh\n'), mode: 0o755 },
     { name: 'LICENSE', data: Buffer.from('license text'), mode: 0o644 },
   ];
+  const tz = process.env.TZ;
   for (const make of [tarGz, zip]) {
     const a = await make(entries, { mtime: 1_700_000_000 });
+    process.env.TZ = 'Asia/Kolkata'; // zip's DOS times are local time by default: must not leak into the bytes
     const b = await make(entries, { mtime: 1_700_000_000 });
+    if (tz === undefined) delete process.env.TZ; else process.env.TZ = tz;
     assert.is(sha256Hex(a), sha256Hex(b));
+    assert.is.not(sha256Hex(a), sha256Hex(await make(entries, { mtime: 1_700_000_002 })));
     const back = await readArchive(a);
     assert.equal(back.map((e) => [e.name, e.mode, e.data.toString()]), entries.map((e) => [e.name, e.mode, e.data.toString()]));
   }
+});
+
+test('zip reader refuses a name that escapes the extraction directory', async () => {
+  // yazl refuses to write "../evil", so patch a same-length name in both headers.
+  const good = await zip([{ name: 'LICENSE', data: Buffer.from('x'), mode: 0o644 }, { name: 'zz/evil', data: Buffer.from('x'), mode: 0o644 }]);
+  const evil = Buffer.from(good.toString('latin1').replaceAll('zz/evil', '../evil'), 'latin1');
+  const dir = path.join(tmp, 'zip-escape');
+  try {
+    await extractArchive(evil, dir);
+    assert.unreachable('extracting ../evil should fail');
+  } catch (e) {
+    assert.match(String((e as Error).message), /invalid relative path|outside the target directory/);
+  }
+  assert.not.ok(fs.existsSync(path.join(tmp, 'evil')));
 });
 
 // ---- negative cases: each rule must reject what it is there to reject -------------------
