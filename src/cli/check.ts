@@ -19,7 +19,7 @@ export const checkCommand = (run: Runner) => ({
     withAllNamespaces(y)
       .positional('name', { type: 'string', describe: 'vCluster name (omit to check every vCluster in scope)' })
       .option('output', { alias: 'o', type: 'string', describe: 'Output format: table, wide, json or yaml', default: 'table' })
-      .option('source', { type: 'string', describe: 'Where to read the PKI: auto (Secret, plus /data/pki of a Ready pod), secret, pod', default: 'auto' })
+      .option('source', { type: 'string', describe: 'Where to read the PKI: auto (the Secret; for one named vCluster also /data/pki of a Ready pod, to report drift), both (that for every vCluster), secret, pod', default: 'auto' })
       .option('warn-within', { type: 'string', describe: 'Flag certificates expiring within this duration as EXPIRING', default: '30d' })
       .option('selector', { alias: 'l', type: 'string', describe: 'Label selector on the vCluster StatefulSets/Deployments' })
       .option('concurrency', { type: 'number', describe: 'vClusters checked at once with -A', default: 8 })
@@ -28,7 +28,7 @@ export const checkCommand = (run: Runner) => ({
       .epilog('Exit codes: 0 all OK, 1 something expires within --warn-within (or Secret and disk differ), 2 EXPIRED / NOT YET VALID / INVALID, 3 could not check.'),
   handler: (args: CheckArgs) => run(async () => {
     const format = oneOf(args.output, ['table', 'wide', 'json', 'yaml'] as const, '-o/--output', 'table');
-    const source = oneOf(args.source, ['auto', 'secret', 'pod'] as const, '--source', 'auto');
+    const source = oneOf(args.source, ['auto', 'both', 'secret', 'pod'] as const, '--source', 'auto');
     const warnWithinMs = parseDuration(args['warn-within'] ?? '30d', '--warn-within');
     const kube = await connect(args);
     const { runCheck } = await import('../flows/check.js');

@@ -6,8 +6,10 @@ import type { CertRow, PkiFiles } from '../pki/types.js';
 import type { Kube } from '../kube/client.js';
 import { findOneVCluster, findVClusters, isPodReady, requireK8sDistro, type VCluster } from '../kube/discovery.js';
 import { certsSecretName, readPkiFromPod, readPkiFromSecret, PKI_DIR } from '../kube/pki-source.js';
+import { SecretIndex } from '../kube/secret-index.js';
 
-export type Source = 'auto' | 'secret' | 'pod';
+/** auto: Secret, plus /data/pki of a Ready pod for one named vCluster; both: that for every vCluster. */
+export type Source = 'auto' | 'both' | 'secret' | 'pod';
 export type Result = 'OK' | 'EXPIRING' | 'BROKEN' | 'ERROR';
 
 export interface CheckOptions {
@@ -76,27 +78,33 @@ function contentError(vc: VCluster, emptyKeys: string[], rows: CertRow[]): strin
   return undefined;
 }
 
-async function checkOne(kube: Kube, vc: VCluster, opts: CheckOptions, now: Date): Promise<VClusterReport> {
+async function checkOne(kube: Kube, vc: VCluster, opts: CheckOptions, now: Date, secrets: SecretIndex, fleet: boolean): Promise<VClusterReport> {
   const report: VClusterReport = {
     name: vc.name, namespace: vc.namespace, version: vc.version, phase: vc.status,
     source: '', result: 'OK', warnings: [...vc.warnings], drift: [], certificates: [],
   };
   try {
     requireK8sDistro(vc);
-    if (vc.status === 'Paused' && opts.source !== 'secret') {
-      throw new UserError(`vCluster ${vc.namespace}/${vc.name} is paused: resume it ("vcluster resume ${vc.name} -n ${vc.namespace}") or read only its Secret with --source secret`);
+    const wantsDisk = opts.source === 'pod' || opts.source === 'both' || (opts.source === 'auto' && !fleet);
+    if (vc.status === 'Paused') {
+      if (wantsDisk) {
+        throw new UserError(`vCluster ${vc.namespace}/${vc.name} is paused: resume it ("vcluster resume ${vc.name} -n ${vc.namespace}") or read only its Secret with --source secret`);
+      }
+      report.warnings.push('paused: checked from its Secret');
     }
     const readyPod = vc.pods.find(isPodReady);
     let secretFiles: PkiFiles | undefined;
     let emptyKeys: string[] = [];
     if (opts.source !== 'pod') {
-      const s = await readPkiFromSecret(kube, vc);
+      const s = await readPkiFromSecret(kube, vc, secrets);
       secretFiles = s.files;
       emptyKeys = s.emptyKeys;
       report.source = `secret ${vc.namespace}/${certsSecretName(vc.name)}`;
     }
     let diskFiles: PkiFiles | undefined;
-    if (opts.source === 'pod' || (opts.source === 'auto' && readyPod)) {
+    // One exec per vCluster is what a fleet check cannot afford by default: --source both asks for it.
+    const readDisk = opts.source === 'pod' || (wantsDisk && !!readyPod);
+    if (readDisk) {
       if (!readyPod) {
         throw new UserError(`vCluster ${vc.namespace}/${vc.name} has no Ready pod to read ${PKI_DIR} from (status ${vc.status}); use --source secret`);
       }
@@ -106,10 +114,10 @@ async function checkOne(kube: Kube, vc: VCluster, opts: CheckOptions, now: Date)
         report.source = report.source ? `${report.source} + ${where}` : where;
       } catch (err) {
         // Without exec rights the Secret alone still answers the question; say what was skipped.
-        if (opts.source !== 'auto' || !(err instanceof UserError) || !/forbidden/.test(err.message)) throw err;
+        if (opts.source === 'pod' || !(err instanceof UserError) || !/forbidden/.test(err.message)) throw err;
         report.warnings.push(`${err.message.replace(/ \(or use --source secret\)$/, '')}: read the Secret only, no drift check`);
       }
-    } else if (opts.source === 'auto') {
+    } else if (wantsDisk && !readyPod) {
       report.warnings.push(`no Ready pod: read the Secret only (status ${vc.status})`);
     }
     if (secretFiles && diskFiles) report.drift = driftEntries(secretFiles, diskFiles);
@@ -145,18 +153,20 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (t: T) => Promise
 export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOutcome> {
   const now = opts.now ?? new Date();
   let vclusters: VCluster[];
+  const secrets = opts.source === 'pod' ? SecretIndex.empty() : await SecretIndex.load(kube, opts);
+  const fleet = !opts.name;
   if (opts.name) {
     // With -A too: one name in several namespaces is ambiguous, so ask for -n.
-    vclusters = [await findOneVCluster(kube, { ...opts, name: opts.name })];
+    vclusters = [await findOneVCluster(kube, { ...opts, name: opts.name, secrets })];
   } else {
-    vclusters = await findVClusters(kube, opts);
+    vclusters = await findVClusters(kube, { ...opts, secrets });
     if (vclusters.length === 0) {
       const where = opts.allNamespaces ? 'any namespace' : `namespace ${opts.namespace}`;
       throw new UserError(`no vClusters found in ${where}${opts.labelSelector ? ` matching -l ${opts.labelSelector}` : ''}; pass -n NAMESPACE or -A`);
     }
   }
   vclusters.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  const reports = await mapBounded(vclusters, opts.concurrency ?? 8, (vc) => checkOne(kube, vc, opts, now));
+  const reports = await mapBounded(vclusters, opts.concurrency ?? 8, (vc) => checkOne(kube, vc, opts, now, secrets, fleet));
   const exitCode = Math.max(...reports.map((r) => EXIT_OF[r.result]));
   return { reports, exitCode };
 }

@@ -4,7 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { UserError } from '../errors.js';
 import type { Kube } from './client.js';
 import { apiStatusCode } from './client.js';
-import type { V1Deployment, V1Pod, V1StatefulSet } from './k8s.js';
+import type { V1Deployment, V1Pod, V1Secret, V1StatefulSet } from './k8s.js';
+import type { SecretIndex } from './secret-index.js';
 
 export type Distro = 'k8s' | 'k3s' | 'k0s';
 
@@ -31,6 +32,8 @@ export interface FindOptions {
   namespace: string;
   allNamespaces?: boolean;
   labelSelector?: string;
+  /** Secrets already listed for this scope; spares one GET per vCluster */
+  secrets?: SecretIndex;
 }
 
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -103,9 +106,9 @@ function sortPods(pods: V1Pod[]): V1Pod[] {
   return [...pods].sort((a, b) => ord(a) - ord(b) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
 }
 
-async function detectDistro(kube: Kube, name: string, namespace: string): Promise<{ distro: Distro; warning?: string }> {
-  let secret;
-  try {
+async function detectDistro(kube: Kube, name: string, namespace: string, index?: SecretIndex): Promise<{ distro: Distro; warning?: string }> {
+  let secret: V1Secret | undefined = index?.get(namespace, `vc-config-${name}`);
+  if (!secret) try {
     secret = await kube.core.readNamespacedSecret({ name: `vc-config-${name}`, namespace }, kube.opts);
   } catch (err) {
     const code = apiStatusCode(err);
@@ -180,7 +183,7 @@ export async function findVClusters(kube: Kube, opts: FindOptions): Promise<VClu
     if (objectIsPaused(obj)) status = 'Paused';
     else if (pods.length === 0) status = replicas === 0 ? 'ScaledDown' : 'Pending';
     else status = podStatus(pods[pods.length - 1]!); // upstream: the last pod listed wins
-    const { distro, warning } = await detectDistro(kube, name, namespace);
+    const { distro, warning } = await detectDistro(kube, name, namespace, opts.secrets);
     const warnings: string[] = [];
     if (warning) warnings.push(warning);
     if (!syncer) warnings.push(`${kind} ${namespace}/${obj.metadata?.name} has no container named "syncer"`);

@@ -8,6 +8,7 @@ import type { Kube } from './client.js';
 import { execInPod } from './exec.js';
 import type { V1Secret } from './k8s.js';
 import type { VCluster } from './discovery.js';
+import type { SecretIndex } from './secret-index.js';
 
 export const PKI_DIR = '/data/pki';
 export const SYNCER = 'syncer';
@@ -24,9 +25,9 @@ export interface SecretPki {
   emptyKeys: string[];
 }
 
-export async function readPkiFromSecret(kube: Kube, vc: Pick<VCluster, 'name' | 'namespace'>): Promise<SecretPki> {
+export async function readPkiFromSecret(kube: Kube, vc: Pick<VCluster, 'name' | 'namespace'>, index?: SecretIndex): Promise<SecretPki> {
   const name = certsSecretName(vc.name);
-  const secret = await kube.call(`read secret ${vc.namespace}/${name}`,
+  const secret = index?.get(vc.namespace, name) ?? await kube.call(`read secret ${vc.namespace}/${name}`,
     () => kube.core.readNamespacedSecret({ name, namespace: vc.namespace }, kube.opts), 'null');
   if (!secret) {
     throw new UserError(`secret ${vc.namespace}/${name} not found: the vCluster has not finished its first start, or it is not the k8s distro`);

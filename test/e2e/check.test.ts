@@ -192,6 +192,16 @@ test('fleet: -A checks every vCluster, -l narrows, the exit code is the worst', 
   assert.is(byName['ns-soon'], 'EXPIRING');
   assert.is(byName['ns-expired'], 'BROKEN');
   assert.is(byName['ns-k3s'], 'ERROR');
+  // A fleet check lists the Secrets once and execs nowhere; --source both compares every disk.
+  const counted = await runCli(['check', '-A', '-o', 'json', '-v'], env);
+  const [, requests, execs] = /api requests: (\d+), execs: (\d+)/.exec(counted.stderr) ?? [];
+  assert.is(execs, '0', 'no exec in a fleet check by default');
+  assert.ok(Number(requests) <= 6, `a handful of list calls for the whole fleet, got ${requests}`);
+  assert.is(byName['ns-drift'], 'OK', 'drift is not looked for by default in a fleet check');
+  const both = json(await runCli(['check', '-A', '--source', 'both', '-o', 'json'], env));
+  const drifty = both.vclusters.find((v: { namespace: string }) => v.namespace === 'ns-drift');
+  assert.is(drifty.result, 'EXPIRING');
+  assert.ok(drifty.drift.some((d: { file: string }) => d.file === 'apiserver.crt'));
   const some = await runCli(['check', '-A', '-l', 'release in (ok,soon)', '-o', 'json'], env);
   assert.is(some.code, 1);
   assert.is(json(some).vclusters.length, 2);
