@@ -11,7 +11,7 @@ import type { PkiFiles } from '../pki/types.js';
 import { verifyPki } from '../pki/verify.js';
 import { sha256Fingerprint } from '../pki/x509.js';
 import { describePermission, missingPermissions, type Permission } from '../kube/access.js';
-import type { Kube } from '../kube/client.js';
+import { apiStatusCode, type Kube } from '../kube/client.js';
 import { isPodReady, requireK8sDistro, type VCluster } from '../kube/discovery.js';
 import { probeVClusterEndpoint } from '../kube/endpoint.js';
 import { acquireRotationLease, type HeldLease } from '../kube/lease.js';
@@ -243,14 +243,24 @@ export async function runChange(kube: Kube, vc: VCluster, spec: ChangeSpec, opts
 
   // 4. Lock, so vCluster's own renewal watcher and other admins wait for us.
   const lease: HeldLease = await acquireRotationLease(kube, vc.namespace, vc.name);
-  const stamp = report.stamp;
+  let stamp = report.stamp;
   let committed: V1Secret | undefined;
   try {
     try {
       // 5. Backup twice, and check both before going on. The off-pod copy goes first: it is
       // the one that survives pods on emptyDir, so a backup exists whatever fails next.
       await hook('backup');
-      const backup = await createBackupSecret(kube, current.files, { vcluster: vc.name, namespace: vc.namespace, stamp, reason: spec.kind, sourceResourceVersion: current.resourceVersion }, current.secret);
+      let backup: V1Secret | undefined;
+      for (let attempt = 0; !backup; attempt++) {
+        try {
+          backup = await createBackupSecret(kube, current.files, { vcluster: vc.name, namespace: vc.namespace, stamp, reason: spec.kind, sourceResourceVersion: current.resourceVersion }, current.secret);
+        } catch (err) {
+          // Two runs in the same second (a rerun right after a kill) want the same name: take the next one.
+          if (attempt >= 5 || apiStatusCode(err) !== 409) throw err;
+          stamp = String(Number(stamp) + 1);
+          report.stamp = stamp;
+        }
+      }
       const readBack = await kube.call('read back the backup secret', () => kube.core.readNamespacedSecret({ name: backup.metadata!.name!, namespace: vc.namespace }, kube.opts));
       for (const [k, v] of Object.entries(secretDataFromFiles(current.files, { allowMissing: true }))) {
         if (readBack.data?.[k] !== v) throw new UserError(`the backup secret ${backup.metadata!.name} does not hold ${k} as read`);

@@ -47,21 +47,15 @@ export class Kube {
   }
 
   /** Per-call options: a request timeout and the request counter. */
-  /** client-node builds a connection pool per request; one shared pool saves a TLS handshake each. */
-  private dispatcher: unknown;
-
   get opts() {
     const timeout = this.requestTimeoutMs;
     const stats = this.stats;
     return {
       middleware: [
         {
-          pre: (ctx: { setSignal(s: AbortSignal): void; getDispatcher(): unknown; setDispatcher(d: unknown): void }) => {
+          pre: (ctx: { setSignal(s: AbortSignal): void }) => {
             stats.requests++;
             if (timeout > 0) ctx.setSignal(AbortSignal.timeout(timeout));
-            // The credentials are fixed for the whole run, so the first pool serves every request.
-            if (this.dispatcher) ctx.setDispatcher(this.dispatcher);
-            else this.dispatcher = ctx.getDispatcher();
             return observableOf(ctx);
           },
           post: <T>(resp: T) => observableOf(resp),

@@ -12,7 +12,7 @@ export const STAGING_DIR = '/data/pki.new';
 export const OLD_DIR = '/data/pki.old';
 
 /** Copies $1 to $2 through a temporary name, so a backup dir is complete or absent. */
-const BACKUP_SCRIPT = 'set -e; mkdir -p "$(dirname "$2")"; rm -rf "$2.partial"; cp -a "$1" "$2.partial"; mv "$2.partial" "$2"';
+const BACKUP_SCRIPT = 'set -e; if [ -e "$2" ]; then echo "$2 already exists" >&2; exit 1; fi; mkdir -p "$(dirname "$2")"; rm -rf "$2.partial"; cp -a "$1" "$2.partial"; mv "$2.partial" "$2"';
 /** Replaces $1 with the tar on stdin, extracted into $1 (which must not be the live dir). */
 const STAGE_SCRIPT = 'set -e; rm -rf "$1"; mkdir -p "$1"; tar -C "$1" -xf -';
 /** $1 live dir, $2 staged dir, $3 scratch: two renames, so $1 is always a whole PKI. */

@@ -112,6 +112,20 @@ test('port-forward dropped while verifying: rolled back, exit 2', async () => {
   assert.is(await h.consistentState(vc), 'all-old');
 });
 
+test('a backup name already taken in this second: the next free stamp is used', async () => {
+  const vc = await h.freshVCluster();
+  const now = Math.floor(Date.now() / 1000);
+  for (const stamp of [now, now + 1, now + 2]) {
+    cluster.createObject({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `${vc.name}-certs-backup-${stamp}`, namespace: vc.ns }, data: {} });
+  }
+  const r = await runCli(['rotate', vc.name, '-n', vc.ns, '--yes', '-o', 'json'], env);
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.ok(Number(report.stamp) >= now + 3, `stamp ${report.stamp} skips the taken ones`);
+  assert.is(report.backups.secret, `${vc.name}-certs-backup-${report.stamp}`);
+  assert.equal(report.backups.pods.map((p: { dir: string }) => p.dir), [`/data/pki.bak/${report.stamp}`]);
+});
+
 test('killed between the Secret update and the restart: a backup exists, and a second run completes', async () => {
   const vc = await h.freshVCluster({ replicas: 2 });
   await h.killAfterCommit(vc, ['rotate', vc.name, '-n', vc.ns, '--yes']);

@@ -176,8 +176,8 @@ test('missing RBAC is named before anything is written', async () => {
     ],
   });
   const r = await runCli(['rotate', 'rbac', '-n', 'ns-rbac', '--yes'], { KUBECONFIG: user });
-  assert.is(r.code, 3);
-  assert.match(r.stderr, /you lack RBAC permissions in namespace ns-rbac: .*update secrets.*delete pods.*nothing was changed/);
+  assert.is(r.code, 3, r.stderr);
+  assert.match(r.stderr, /you lack RBAC permissions in namespace ns-rbac: .*update secrets.*delete pods.*nothing was changed/, r.stderr);
 });
 
 test('no private key bytes in any output or on the local disk, even with -v', async () => {
