@@ -1,6 +1,7 @@
 // The two rotations as ChangeSpecs for the shared change flow.
 import { UserError } from '../errors.js';
 import { applyCARotation, applyLeafRotation, planCARotation, planLeafRotation, type RotationPlan } from '../pki/rotation.js';
+import type { PkiFiles } from '../pki/types.js';
 import type { ChangeSpec, PlanLine } from './change.js';
 
 function planLines(plan: RotationPlan): PlanLine[] {
@@ -20,25 +21,25 @@ function asUserError(err: unknown): never {
   throw new UserError(err instanceof Error ? err.message.split('\n')[0]! : String(err), 3, err);
 }
 
+/** A rotation's compute step: plan (refusals become user errors), apply, describe. */
+function rotationCompute<O>(plan: (files: PkiFiles, opts: O) => RotationPlan, apply: (files: PkiFiles, plan: RotationPlan) => Promise<PkiFiles>, opts: O, note: string): ChangeSpec['compute'] {
+  return async (current) => {
+    let p: RotationPlan;
+    try {
+      p = plan(current, opts);
+    } catch (err) {
+      asUserError(err);
+    }
+    return { files: await apply(current, p), lines: planLines(p), warnings: [...p.warnings, note] };
+  };
+}
+
 export function leafRotationSpec(opts: { now: Date; validityMs: number; force: boolean }): ChangeSpec {
   return {
     kind: 'rotate',
     restartMode: 'rolling',
     confirm: 'yes',
-    async compute(current) {
-      let plan: RotationPlan;
-      try {
-        plan = planLeafRotation(current, opts);
-      } catch (err) {
-        asUserError(err);
-      }
-      const files = await applyLeafRotation(current, plan);
-      return {
-        files,
-        lines: planLines(plan),
-        warnings: [...plan.warnings, 'existing kubeconfigs keep working: the CAs do not change'],
-      };
-    },
+    compute: rotationCompute(planLeafRotation, applyLeafRotation, opts, 'existing kubeconfigs keep working: the CAs do not change'),
   };
 }
 
@@ -47,22 +48,7 @@ export function caRotationSpec(opts: { now: Date; validityMs: number; caValidity
     kind: 'rotate-ca',
     restartMode: 'all-at-once',
     confirm: 'name',
-    async compute(current) {
-      let plan: RotationPlan;
-      try {
-        plan = planCARotation(current, opts);
-      } catch (err) {
-        asUserError(err);
-      }
-      const files = await applyCARotation(current, plan);
-      return {
-        files,
-        lines: planLines(plan),
-        warnings: [
-          ...plan.warnings,
-          'workloads and private nodes that trust the old CA must be refreshed; service-account tokens stay valid (sa.key is kept)',
-        ],
-      };
-    },
+    compute: rotationCompute(planCARotation, applyCARotation, opts,
+      'workloads and private nodes that trust the old CA must be refreshed; service-account tokens stay valid (sa.key is kept)'),
   };
 }
