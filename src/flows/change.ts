@@ -18,7 +18,7 @@ import { acquireRotationLease, type HeldLease } from '../kube/lease.js';
 import { BACKUP_ROOT, backupInPod, readDirFromPod, removeInPod, stageInPod, swapInPod, STAGING_DIR } from '../kube/pod-files.js';
 import { PKI_DIR, readPkiFromSecret, certsSecretName, type SecretPki } from '../kube/pki-source.js';
 import { restartVCluster, type RestartMode } from '../kube/restart.js';
-import { ANNOTATION_PREFIX, backupSecretName, createBackupSecret, pruneBackupSecrets, SecretConflictError, writeCertsSecret } from '../kube/secrets.js';
+import { createBackupSecret, pruneBackupSecrets, SecretConflictError, STATE_ANNOTATION, writeCertsSecret } from '../kube/secrets.js';
 import type { V1Pod, V1Secret } from '../kube/k8s.js';
 
 export type ChangeKind = 'rotate' | 'rotate-ca' | 'restore';
@@ -90,7 +90,6 @@ export interface ChangeReport {
   recovery?: string;
 }
 
-export const STATE_ANNOTATION = `${ANNOTATION_PREFIX}last-change`;
 
 const REQUIRED: Permission[] = [
   { verb: 'get', resource: 'secrets' },

@@ -7,6 +7,7 @@ import type { Kube } from '../kube/client.js';
 import { findOneVCluster, findVClusters, isPodReady, requireK8sDistro, type VCluster } from '../kube/discovery.js';
 import { certsSecretName, readPkiFromPod, readPkiFromSecret, PKI_DIR } from '../kube/pki-source.js';
 import { SecretIndex } from '../kube/secret-index.js';
+import { STATE_ANNOTATION } from '../kube/secrets.js';
 
 /** auto: Secret, plus /data/pki of a Ready pod for one named vCluster; both: that for every vCluster. */
 export type Source = 'auto' | 'both' | 'secret' | 'pod';
@@ -99,6 +100,11 @@ async function checkOne(kube: Kube, vc: VCluster, opts: CheckOptions, now: Date,
       const s = await readPkiFromSecret(kube, vc, secrets);
       secretFiles = s.files;
       emptyKeys = s.emptyKeys;
+      const last = s.secret.metadata?.annotations?.[STATE_ANNOTATION] ?? '';
+      const interrupted = /^committed\/(\d+)\/([\w-]+)$/.exec(last);
+      if (interrupted) {
+        report.warnings.push(`a ${interrupted[2]} committed at ${new Date(Number(interrupted[1]) * 1000).toISOString()} did not finish (interrupted?): run "kubectl vcluster-certs ${interrupted[2]} ${vc.name} -n ${vc.namespace}" again to restart and verify`);
+      }
       report.source = `secret ${vc.namespace}/${certsSecretName(vc.name)}`;
     }
     let diskFiles: PkiFiles | undefined;
@@ -124,6 +130,8 @@ async function checkOne(kube: Kube, vc: VCluster, opts: CheckOptions, now: Date,
     // The Secret is what every restart loads, so it is what we grade when we have it.
     report.certificates = inspectPki((secretFiles ?? diskFiles)!, { now, warnWithinMs: opts.warnWithinMs });
     report.result = grade(report.certificates, report.drift);
+    // An unfinished change needs attention like drift does (exit 1), unless something is worse.
+    if (report.result === 'OK' && report.warnings.some((w) => w.includes('did not finish (interrupted?)'))) report.result = 'EXPIRING';
     const err = contentError(vc, emptyKeys, report.certificates);
     if (err) {
       report.result = 'ERROR';

@@ -12,6 +12,8 @@ export const BACKUP_LABEL = 'vcluster-certs.dev/backup-of';
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kubectl-vcluster-certs' };
 export const ANNOTATION_PREFIX = 'vcluster-certs.dev/';
 export const BACKUPS_KEPT = 5;
+/** On `<name>-certs`: `committed/<ts>/<kind>` while a change is under way, `done/...` after. */
+export const STATE_ANNOTATION = `${ANNOTATION_PREFIX}last-change`;
 
 /** Someone else wrote the Secret after we read it: never overwrite, stop. */
 export class SecretConflictError extends UserError {}

@@ -132,6 +132,9 @@ test('killed between the Secret update and the restart: a backup exists, and a s
   assert.ok(h.backups(vc).length > 0, 'a backup exists');
   const secret = cluster.store.get(SECRETS, vc.ns, `${vc.name}-certs`) as { metadata: { annotations?: Record<string, string> } };
   assert.match(secret.metadata.annotations?.['vcluster-certs.dev/last-change'] ?? '', /^committed\//);
+  const told = await runCli(['check', vc.name, '-n', vc.ns, '--source', 'secret'], env);
+  assert.is(told.code, 1, 'check flags the unfinished change');
+  assert.match(told.stdout, /warning: a rotate committed at .* did not finish \(interrupted\?\): run "kubectl vcluster-certs rotate f\d+ -n ns-f\d+" again/);
   const again = await rotate(vc);
   assert.is(again.code, 0, `the second run completes: ${again.stderr}`);
   assert.is(await h.consistentState(vc), 'all-new');
