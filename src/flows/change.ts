@@ -59,8 +59,6 @@ export interface ChangeOptions {
   ask?: (question: string, expect: string) => Promise<boolean>;
   progress: (line: string) => void;
   now?: () => Date;
-  /** test hook: called at named points; throwing simulates a failure there */
-  hook?: (point: string) => Promise<void> | void;
 }
 
 export type FinalState = 'unchanged' | 'all-new' | 'all-old' | 'unknown';
@@ -168,9 +166,6 @@ export async function runChange(kube: Kube, vc: VCluster, spec: ChangeSpec, opts
     opts.progress(`${name} (${((t - stepStart) / 1000).toFixed(1)}s)`);
     stepStart = t;
   };
-  const hook = async (point: string) => {
-    if (opts.hook) await opts.hook(point);
-  };
 
   // 1. Preflight: nothing is written here, so every failure is a plain error.
   requireK8sDistro(vc);
@@ -248,7 +243,6 @@ export async function runChange(kube: Kube, vc: VCluster, spec: ChangeSpec, opts
     try {
       // 5. Backup twice, and check both before going on. The off-pod copy goes first: it is
       // the one that survives pods on emptyDir, so a backup exists whatever fails next.
-      await hook('backup');
       let backup: V1Secret | undefined;
       for (let attempt = 0; !backup; attempt++) {
         try {
@@ -275,7 +269,6 @@ export async function runChange(kube: Kube, vc: VCluster, spec: ChangeSpec, opts
       step(`backup (secret ${report.backups.secret}, ${report.backups.pods.length} pod cop${report.backups.pods.length === 1 ? 'y' : 'ies'} in ${BACKUP_ROOT}/${stamp})`);
 
       // 6. Stage in every reachable replica; the live /data/pki is untouched until the swap.
-      await hook('stage');
       for (const p of readyPods) {
         await stageInPod(kube, vc.namespace, podName(p), change.files);
         const staged = await readDirFromPod(kube, vc.namespace, podName(p), STAGING_DIR);
@@ -284,7 +277,6 @@ export async function runChange(kube: Kube, vc: VCluster, spec: ChangeSpec, opts
       step('stage');
 
       // 7. Commit: one write, refused if anyone changed the Secret since step 1.
-      await hook('commit');
       committed = await commitSecret(kube, vc, current, change.files, `committed/${stamp}/${spec.kind}`);
     } catch (err) {
       if (committed) throw err;
@@ -296,13 +288,10 @@ export async function runChange(kube: Kube, vc: VCluster, spec: ChangeSpec, opts
 
     try {
       // 8. Swap the staged PKI in, restart, verify.
-      await hook('swap');
       for (const p of readyPods) await swapInPod(kube, vc.namespace, podName(p));
       step('swap');
-      await hook('restart');
       await restartVCluster(kube, vc, { mode: spec.restartMode, timeoutMs: opts.timeoutMs, progress: opts.progress });
       step('restart');
-      await hook('verify');
       await verifyApplied(kube, vc, change.files);
       step('verify');
       await markDone(kube, vc, stamp, spec.kind);
@@ -344,7 +333,7 @@ function errMessage(err: unknown): string {
 }
 
 function recoveryHint(vc: VCluster, stamp: string): string {
-  return `Restore by hand with: kubectl vcluster-certs restore ${vc.name} -n ${vc.namespace} --backup ${stamp} --from secret`;
+  return `Restore the previous PKI by hand with: kubectl vcluster-certs restore ${vc.name} -n ${vc.namespace} --backup ${stamp} --from secret --no-rotate`;
 }
 
 /** The guarded write; an ambiguous failure is resolved by reading the Secret back. */

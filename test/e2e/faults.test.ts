@@ -77,7 +77,7 @@ test('rollback impossible too: exit 4, state unknown, the command to restore by 
   const never = cluster.faults.add({ podNeverReady: { namespace: vc.ns, name: vc.name } });
   try {
     const r = await rotate(vc);
-    assertFailedWith(r, 4, /rollback failed too .* state is unknown\. Restore by hand with: kubectl vcluster-certs restore f\d+ -n ns-f\d+ --backup \d+ --from secret/);
+    assertFailedWith(r, 4, /rollback failed too .* state is unknown\. Restore the previous PKI by hand with: kubectl vcluster-certs restore f\d+ -n ns-f\d+ --backup \d+ --from secret --no-rotate/);
     assert.ok(h.backups(vc).length > 0);
   } finally {
     never.remove();
