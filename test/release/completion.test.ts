@@ -181,6 +181,25 @@ for (const shell of ['zsh', 'fish']) {
   if (!exe) console.log(`skip: ${shell} not installed, its completion script is not syntax-checked`);
 }
 
+const fish = which('fish');
+(fish ? test : test.skip)('fish: the script completes commands, -o values and prefixes for real (complete -C)', async () => {
+  const dir = path.join(tmp, 'fishpath');
+  fs.mkdirSync(dir);
+  fs.symlinkSync(BIN, path.join(dir, 'kubectl-vcluster_certs'));
+  const script = path.join(tmp, 'completion-run.fish');
+  const gen = await run(path.join(dir, 'kubectl-vcluster_certs'), ['completion', 'fish'], { env: cleanEnv({ HOME: tmp }, [dir]) });
+  fs.writeFileSync(script, gen.stdout);
+  const reply = async (line: string) => {
+    const r = await run(fish!, ['--no-config', '-c', 'source $argv[1]; complete -C $argv[2]', script, line], { env: cleanEnv({ HOME: tmp }, [dir]) });
+    assert.is(r.code, 0, r.stderr);
+    return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
+  };
+  assert.equal((await reply('kubectl-vcluster_certs ')).sort(), ['backups', 'check', 'completion', 'restore', 'rotate', 'rotate-ca', 'version']);
+  assert.equal((await reply('kubectl-vcluster_certs check -o ')).sort(), ['json', 'table', 'wide', 'yaml']);
+  assert.equal((await reply('kubectl-vcluster_certs rot')).sort(), ['rotate', 'rotate-ca']);
+});
+if (!fish) console.log('skip: fish not installed, its completion script is not run');
+
 test('lazy loading: completion never evaluates the Kubernetes client, YAML or jsrsasign unless it needs cluster data', async () => {
   const heavy = B.HEAVY.filter((p) => p !== 'yargs' && p !== 'yargs-parser');
   const probes = await B.probeLazy({
