@@ -37,7 +37,9 @@ async function main() {
   // 1. Bundle -------------------------------------------------------------------------
   let t0 = performance.now();
   const dist = path.resolve(B.ROOT, opt.outdir);
-  const b = await B.bundle({ version, outfile: path.join(dist, 'bundle.cjs') });
+  // Twice: the second bundle carries the top-level --help the first one renders.
+  const first = await B.bundle({ version, outfile: path.join(dist, 'bundle.cjs') });
+  const b = await B.bundle({ version, outfile: first.outfile, topHelp: B.renderTopHelp(first.outfile) });
   for (const w of b.warnings) console.warn(`esbuild warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
   const top = B.sizeByPackage(b.metafile).slice(0, 4).map(([k, v]) => `${k} ${B.mb(v)}`).join(', ');
   say(`bundle   ${path.relative(B.ROOT, b.outfile)}  ${B.mb(b.bytes)} (gzip ${B.mb(B.fileSizes(b.outfile).gzip)})  ${ms(t0)}  [${top}]`);

@@ -148,7 +148,7 @@ const probePlugin = {
  * Bundle `entry` into one minified CJS file for Node 22.
  * Returns { outfile, bytes, metafile, warnings }.
  */
-export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile = path.join(DIST, 'bundle.cjs'), probe = false, minify = true, lazyStringWidth = true, version = pkgJson().version } = {}) {
+export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile = path.join(DIST, 'bundle.cjs'), probe = false, minify = true, lazyStringWidth = true, version = pkgJson().version, topHelp = null } = {}) {
   const esbuild = await import('esbuild');
   fs.mkdirSync(path.dirname(outfile), { recursive: true });
   const shim = path.join(ROOT, 'scripts/import-meta-url-shim.js');
@@ -163,7 +163,7 @@ export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile =
     minify,
     // yargs/yargs-parser call createRequire(import.meta.url), which is empty in CJS output.
     inject: [shim],
-    define: { 'import.meta.url': 'import_meta_url', __VERSION__: JSON.stringify(version) },
+    define: { 'import.meta.url': 'import_meta_url', __VERSION__: JSON.stringify(version), __TOP_HELP__: JSON.stringify(topHelp) },
     plugins: [stubPlugin, ...(lazyStringWidth ? [lazyStringWidthPlugin] : []), ...(probe ? [probePlugin] : [])],
     metafile: true,
     // package.json "bin" points at the bundle; a SEA main script accepts the hashbang too.
@@ -403,3 +403,16 @@ export function sha256(file) {
 }
 
 export const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
+
+/**
+ * The top-level `--help` exactly as yargs renders it from `bundleFile` (run as bundle.cjs, so
+ * for the name "kubectl vcluster-certs", 100 columns wide), to be baked into the final bundle.
+ */
+export function renderTopHelp(bundleFile) {
+  const r = spawnSync(node22(), [bundleFile, '--help'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, VCERTS_LIVE_HELP: '1' },
+  });
+  if (r.status !== 0 || !r.stdout.startsWith('kubectl vcluster-certs <command>')) throw new Error(`could not render --help (exit ${r.status}): ${r.stderr}`);
+  return r.stdout;
+}

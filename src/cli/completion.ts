@@ -598,7 +598,7 @@ export const completionCommand = (run: Runner): Array<CommandModule<any, any>> =
       handler: (args: Record<string, unknown>) => run(async () => {
         const shell = SHELLS.find((s) => s === args.shell);
         if (!shell) throw new UserError(`unknown shell "${String(args.shell)}": use one of ${SHELLS.join(', ')}`);
-        const { invokedName } = await import('./index.js');
+        const { invokedName } = await import('./name.js');
         process.stdout.write(completionScript(shell, invokedName()));
         return 0;
       }),

@@ -1,5 +1,4 @@
 // yargs wiring. Commands stay thin: parse flags, call a flow, render its result.
-import { basename } from 'node:path';
 import yargs from 'yargs';
 import { EXIT, UserError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -10,15 +9,11 @@ import { rotateCACommand } from './rotate-ca.js';
 import { restoreCommand } from './restore.js';
 import { completionCommand } from './completion.js';
 import { withGlobalFlags } from './flags.js';
+import { helpWidth, invokedName } from './name.js';
 
 export type Runner = (body: () => Promise<number>) => Promise<void>;
 
-/** What to call ourselves in usage text: kubectl's plugin name, or the name we were run as. */
-export function invokedName(argv1 = process.argv[1] ?? ''): string {
-  const base = basename(argv1).replace(/\.(exe|cjs|js|mjs|ts)$/, '');
-  if (!base || base.startsWith('kubectl-') || base === 'main' || base === 'bundle') return 'kubectl vcluster-certs';
-  return base;
-}
+export { invokedName } from './name.js';
 
 export async function runCli(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.OK;
@@ -45,7 +40,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .version(false)
     .help('help')
     .alias('help', 'h')
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(helpWidth())
     .fail((msg, err) => {
       if (err) throw err;
       throw new UserError(`${(msg ?? 'invalid arguments').replace(/\s*\n\s*/g, ' ')} (see --help)`);
