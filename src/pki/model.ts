@@ -4,7 +4,7 @@
 import { KUBECONFIG_FILES, expectedIssuer, isSplitCA, keyPathFor } from './certmap.js';
 import { currentCredentials, hideProperty, parseKubeconfig, type Kubeconfig } from './kubeconfig.js';
 import { looksLikePem, splitPem } from './pem.js';
-import { parseCertificate, parseCertificateDer, isIssuedBy, namesChain } from './x509.js';
+import { certParser, parseCertificate, parseCertificateDer, isIssuedBy, namesChain } from './x509.js';
 import type { CertInfo, PkiFiles } from './types.js';
 
 export interface CertBlock {
@@ -44,7 +44,7 @@ export function comparePaths(a: string, b: string): number {
   return sa.length - sb.length;
 }
 
-export function readCertFile(path: string, data: Buffer): CertFile {
+export function readCertFile(path: string, data: Buffer, parse: (der: Buffer) => CertInfo = parseCertificateDer): CertFile {
   const file: CertFile = { path, blocks: [], otherLabels: [] };
   if (data.length === 0 || data.toString('latin1').trim() === '') {
     file.error = 'empty file, not a PEM certificate';
@@ -69,7 +69,7 @@ export function readCertFile(path: string, data: Buffer): CertFile {
     }
     const entry: CertBlock = { path, block: n++ };
     try {
-      entry.cert = parseCertificateDer(b.der);
+      entry.cert = parse(b.der);
     } catch (e) {
       entry.error = (e as Error).message;
     }
@@ -81,7 +81,7 @@ export function readCertFile(path: string, data: Buffer): CertFile {
   return file;
 }
 
-export function readKubeconfigEntry(path: string, data: Buffer): KubeconfigEntry {
+export function readKubeconfigEntry(path: string, data: Buffer, parse: (der: Buffer) => CertInfo = parseCertificateDer): KubeconfigEntry {
   const entry: KubeconfigEntry = { path, caCerts: [] };
   try {
     const kc = parseKubeconfig(data);
@@ -89,13 +89,13 @@ export function readKubeconfigEntry(path: string, data: Buffer): KubeconfigEntry
     const { cluster, user } = currentCredentials(kc);
     if (!user.clientCertificateData) throw new Error(`user "${user.name}" has no client-certificate-data`);
     try {
-      entry.clientCert = parseCertificate(user.clientCertificateData);
+      entry.clientCert = parseCertificate(user.clientCertificateData, parse);
     } catch (e) {
       throw new Error(`client-certificate-data: ${(e as Error).message}`);
     }
     if (user.clientKeyData) hideProperty(entry, 'clientKey', user.clientKeyData);
     if (cluster.certificateAuthorityData) {
-      const f = readCertFile(`${path}#certificate-authority-data`, cluster.certificateAuthorityData);
+      const f = readCertFile(`${path}#certificate-authority-data`, cluster.certificateAuthorityData, parse);
       entry.caCerts = f.blocks.flatMap((b) => (b.cert ? [b.cert] : []));
     }
   } catch (e) {
@@ -111,12 +111,14 @@ export class PkiModel {
   readonly split: boolean;
 
   constructor(readonly files: PkiFiles) {
+    // each distinct certificate of this PKI is parsed once (ca.crt, server-ca.crt, client-ca.crt, ... are copies)
+    const parse = certParser();
     for (const path of [...files.keys()].sort(comparePaths)) {
-      if (path.endsWith('.crt')) this.certFiles.set(path, readCertFile(path, files.get(path)!));
+      if (path.endsWith('.crt')) this.certFiles.set(path, readCertFile(path, files.get(path)!, parse));
     }
     for (const path of KUBECONFIG_FILES) {
       const data = files.get(path);
-      if (data) this.kubeconfigs.set(path, readKubeconfigEntry(path, data));
+      if (data) this.kubeconfigs.set(path, readKubeconfigEntry(path, data, parse));
     }
     this.split = isSplitCA(files);
   }
@@ -131,6 +133,13 @@ export class PkiModel {
     return [...this.certFiles.values()].flatMap((f) => f.blocks.filter((b) => b.cert));
   }
 
+  private ordered?: CertBlock[];
+
+  /** allCerts(), computed once (the files do not change after construction); not to be mutated. */
+  private certsInOrder(): CertBlock[] {
+    return (this.ordered ??= this.allCerts());
+  }
+
   keyOf(certPath: string): Buffer | undefined {
     return this.files.get(keyPathFor(certPath));
   }
@@ -141,13 +150,14 @@ export class PkiModel {
    * Returns the matching block, or the reason there is none.
    */
   findIssuer(cert: CertInfo, prefer: string[] = []): { issuer: CertBlock } | { reason: string } {
-    const pool = this.allCerts().filter((b) => b.cert !== cert);
     const rank = (p: string) => {
       const i = prefer.indexOf(p);
       return i < 0 ? prefer.length : i;
     };
-    pool.sort((a, b) => rank(a.path) - rank(b.path) || comparePaths(a.path, b.path) || a.block - b.block);
-    const named = pool.filter((b) => namesChain(cert, b.cert!));
+    // certFiles is filled in path order and blocks in block order, so a stable sort by rank alone
+    // gives rank, then path, then block.
+    const named = this.certsInOrder().filter((b) => b.cert !== cert && namesChain(cert, b.cert!));
+    if (prefer.length) named.sort((a, b) => rank(a.path) - rank(b.path));
     if (named.length === 0) return { reason: `its issuer "${cert.issuerCN || cert.issuer}" is not a certificate in the PKI` };
     const ok = named.find((b) => isIssuedBy(cert, b.cert!));
     if (!ok) {

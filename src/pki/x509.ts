@@ -1,14 +1,15 @@
 // X.509 parsing: jsrsasign reads the fields, node:crypto checks the DER, fingerprints and verifies.
 // Pure, no I/O.
 
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import jsrsasign from 'jsrsasign';
 import { encodePem, looksLikePem, splitPem } from './pem.js';
 import { describeKey, keyInfoOf, parsePrivateKey } from './keys.js';
-import type { CertInfo } from './types.js';
+import type { CertInfo, KeyInfo } from './types.js';
 
 const { X509, ASN1HEX } = jsrsasign;
 type JsX509 = InstanceType<typeof X509>;
+
 
 /** The parsed objects behind a CertInfo, for verification and re-issuing. Not part of CertInfo itself. */
 export interface CertHandles {
@@ -17,6 +18,16 @@ export interface CertHandles {
   /** DER of the subject / issuer Name, as hex (exact bytes, for name chaining and copying) */
   subjectHex: string;
   issuerHex: string;
+  /** memo of the public key object (node builds a new KeyObject on every `.publicKey` access) */
+  publicKey?: KeyObject;
+  /** memo of signature checks of this certificate, by the issuer candidate's handles */
+  verified?: Map<CertHandles, boolean>;
+  /** memo of private key matches, by the key's PEM text */
+  keyMatches?: Map<string, boolean>;
+}
+
+function publicKeyOf(h: CertHandles): KeyObject {
+  return (h.publicKey ??= h.node.publicKey);
 }
 
 const handles = new WeakMap<CertInfo, CertHandles>();
@@ -147,7 +158,7 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
     subjectKeyId: skid?.kid?.hex?.toLowerCase(),
     authorityKeyId: akid?.kid?.hex?.toLowerCase(),
     signatureAlgorithm: SIG_ALG_NAMES[sigName] ?? sigName,
-    publicKey: keyInfoOf(node.publicKey),
+    publicKey: undefined as unknown as KeyInfo,
     sha256: sha256Fingerprint(der),
     pem: encodePem('CERTIFICATE', der),
     der,
@@ -155,6 +166,7 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
   if (info.subjectKeyId === undefined) delete info.subjectKeyId;
   if (info.authorityKeyId === undefined) delete info.authorityKeyId;
   const h: CertHandles = { js, node, subjectHex: js.getSubjectHex(), issuerHex: js.getIssuerHex() };
+  info.publicKey = keyInfoOf(publicKeyOf(h));
   handles.set(info, h);
   return { info, handles: h };
 }
@@ -163,13 +175,58 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
  * Parse one certificate: the first CERTIFICATE block of a PEM text, or DER bytes.
  * Errors are one-line messages: 'not a PEM certificate', 'malformed certificate: ...'.
  */
-export function parseCertificate(input: string | Buffer): CertInfo {
-  return parseDer(certificateDer(input)).info;
+export function parseCertificate(input: string | Buffer, parse?: (der: Buffer) => CertInfo): CertInfo {
+  const der = certificateDer(input);
+  return parse ? parse(der) : parseDer(der).info;
 }
 
 /** Parse DER bytes (e.g. the body of a PEM block); errors start with 'malformed certificate'. */
 export function parseCertificateDer(der: Buffer): CertInfo {
   return parseDer(der).info;
+}
+
+/** A copy of a CertInfo that shares its parsed handles (same certificate, distinct object). */
+function cloneInfo(p: ParsedDer): CertInfo {
+  const src = p.info;
+  const info: CertInfo = {
+    ...src,
+    subjectO: [...src.subjectO],
+    notBefore: new Date(src.notBefore.getTime()),
+    notAfter: new Date(src.notAfter.getTime()),
+    keyUsage: [...src.keyUsage],
+    extKeyUsage: [...src.extKeyUsage],
+    dnsNames: [...src.dnsNames],
+    ipAddresses: [...src.ipAddresses],
+    publicKey: { ...src.publicKey },
+    der: Buffer.from(src.der),
+  };
+  handles.set(info, p.handles);
+  return info;
+}
+
+/**
+ * A parser that reads each distinct certificate (by DER) once: for the copies inside one PKI
+ * (ca.crt, server-ca.crt, client-ca.crt, the kubeconfigs' certificate-authority-data). Each call
+ * still returns its own CertInfo object. Meant to live for one PKI only (e.g. one PkiModel).
+ */
+export function certParser(): (der: Buffer) => CertInfo {
+  const seen = new Map<string, ParsedDer | Error>();
+  return (der: Buffer) => {
+    const key = der.toString('latin1');
+    let p = seen.get(key);
+    if (p === undefined) {
+      try {
+        const parsed = parseDer(der);
+        seen.set(key, parsed);
+        return parsed.info;
+      } catch (e) {
+        seen.set(key, e as Error);
+        throw e;
+      }
+    }
+    if (p instanceof Error) throw new Error(p.message);
+    return cloneInfo(p);
+  };
 }
 
 /** Parse every CERTIFICATE block of a PEM text (a bundle gives several). Throws when there is none. */
@@ -187,11 +244,19 @@ export function namesChain(child: CertInfo, parent: CertInfo): boolean {
 
 /** Does `parent`'s public key verify `child`'s signature? Never throws. */
 export function signatureVerifies(child: CertInfo, parent: CertInfo): boolean {
-  try {
-    return certHandles(child).node.verify(certHandles(parent).node.publicKey);
-  } catch {
-    return false;
+  const ch = certHandles(child);
+  const ph = certHandles(parent);
+  const memo = (ch.verified ??= new Map());
+  let ok = memo.get(ph);
+  if (ok === undefined) {
+    try {
+      ok = ch.node.verify(publicKeyOf(ph));
+    } catch {
+      ok = false;
+    }
+    memo.set(ph, ok);
   }
+  return ok;
 }
 
 /** child was issued by parent: names chain and the signature verifies. */
@@ -205,11 +270,19 @@ export function isSelfSigned(cert: CertInfo): boolean {
 
 /** Does the PEM private key belong to this certificate? Never throws, never echoes the key. */
 export function certMatchesKey(cert: CertInfo, privateKeyPem: string | Buffer): boolean {
-  try {
-    return certHandles(cert).node.checkPrivateKey(parsePrivateKey(privateKeyPem));
-  } catch {
-    return false;
+  const h = certHandles(cert);
+  const key = typeof privateKeyPem === 'string' ? `s:${privateKeyPem}` : `b:${privateKeyPem.toString('latin1')}`;
+  const memo = (h.keyMatches ??= new Map());
+  let ok = memo.get(key);
+  if (ok === undefined) {
+    try {
+      ok = h.node.checkPrivateKey(parsePrivateKey(privateKeyPem));
+    } catch {
+      ok = false;
+    }
+    memo.set(key, ok);
   }
+  return ok;
 }
 
 /** 'RSA-2048', 'ECDSA-P256' */
