@@ -123,6 +123,27 @@ function checkValidity(ms: number, what: string, flag: string, force: boolean | 
   }
 }
 
+/** Plan entries for re-issuing `path` (and its .key; a kubeconfig carries its key inside). */
+function addReissue(entries: PlanEntry[], handled: Set<string>, path: string, cert: CertInfo, issuer: string, newNotAfter: Date, caDataNote: string): void {
+  const isKubeconfig = KUBECONFIG_FILES.includes(path);
+  entries.push({
+    path,
+    role: fileRole(path),
+    action: 'reissue',
+    issuer,
+    subject: cert.subject,
+    oldNotAfter: cert.notAfter,
+    newNotAfter,
+    keyAlgorithm: keyTypeOf(cert),
+    note: isKubeconfig ? `new client certificate and key; ${caDataNote}` : undefined,
+  });
+  handled.add(path);
+  if (!isKubeconfig) {
+    entries.push({ path: keyPathFor(path), role: 'leaf-key', action: 'reissue', keyAlgorithm: keyTypeOf(cert), note: 'new private key' });
+    handled.add(keyPathFor(path));
+  }
+}
+
 function refuse(what: string, problems: string[]): never {
   // One CA problem is found once per leaf it signs: say it once.
   throw new UserError(`cannot plan ${what}: ${[...new Set(problems)].join('; ')}`, EXIT.USAGE);
@@ -233,23 +254,7 @@ export function planLeafRotation(files: PkiFiles, opts: LeafRotationOptions): Ro
     const issuer = issuingCA(model, path, old.cert, opts.now, problems, warnings);
     if (!issuer) continue;
     outlivesCA(path, newNotAfter, model.first(issuer), issuer, warnings);
-    const isKubeconfig = KUBECONFIG_FILES.includes(path);
-    entries.push({
-      path,
-      role: fileRole(path),
-      action: 'reissue',
-      issuer,
-      subject: old.cert.subject,
-      oldNotAfter: old.cert.notAfter,
-      newNotAfter,
-      keyAlgorithm: keyTypeOf(old.cert),
-      note: isKubeconfig ? 'new client certificate and key; certificate-authority-data unchanged' : undefined,
-    });
-    handled.add(path);
-    if (!isKubeconfig) {
-      entries.push({ path: keyPathFor(path), role: 'leaf-key', action: 'reissue', keyAlgorithm: keyTypeOf(old.cert), note: 'new private key' });
-      handled.add(keyPathFor(path));
-    }
+    addReissue(entries, handled, path, old.cert, issuer, newNotAfter, 'certificate-authority-data unchanged');
   }
   if (problems.length) refuse('the leaf rotation', problems);
   for (const p of CA_CERT_FILES) if (!files.has(p)) warnings.push(`${p} is missing; vCluster recreates server-ca/client-ca copies of ca at start`);
@@ -404,23 +409,8 @@ export function planCARotation(files: PkiFiles, opts: CARotationOptions): Rotati
       problems.push(`${path}: ${(e as Error).message}`);
       continue;
     }
-    const isKubeconfig = KUBECONFIG_FILES.includes(path);
-    entries.push({
-      path,
-      role: fileRole(path),
-      action: 'reissue',
-      issuer: isKubeconfig ? 'ca.crt' : LEAF_ISSUERS[path],
-      subject: old.cert.subject,
-      oldNotAfter: old.cert.notAfter,
-      newNotAfter: leafNotAfter,
-      keyAlgorithm: keyTypeOf(old.cert),
-      note: isKubeconfig ? 'new client certificate and key; certificate-authority-data = the new ca.crt' : undefined,
-    });
-    handled.add(path);
-    if (!isKubeconfig) {
-      entries.push({ path: keyPathFor(path), role: 'leaf-key', action: 'reissue', keyAlgorithm: keyTypeOf(old.cert), note: 'new private key' });
-      handled.add(keyPathFor(path));
-    }
+    const issuer = KUBECONFIG_FILES.includes(path) ? 'ca.crt' : LEAF_ISSUERS[path]!;
+    addReissue(entries, handled, path, old.cert, issuer, leafNotAfter, 'certificate-authority-data = the new ca.crt');
   }
   if (problems.length) refuse('the CA rotation', problems);
   entries.push(...keepEntries(model, handled, warnings, 'ca'));

@@ -246,15 +246,19 @@ export function namesChain(child: CertInfo, parent: CertInfo): boolean {
 export function signatureVerifies(child: CertInfo, parent: CertInfo): boolean {
   const ch = certHandles(child);
   const ph = certHandles(parent);
-  const memo = (ch.verified ??= new Map());
-  let ok = memo.get(ph);
+  return memoCheck((ch.verified ??= new Map()), ph, () => ch.node.verify(publicKeyOf(ph)));
+}
+
+/** A check that never throws (a throw means false), answered once per key. */
+function memoCheck<K>(memo: Map<K, boolean>, key: K, check: () => boolean): boolean {
+  let ok = memo.get(key);
   if (ok === undefined) {
     try {
-      ok = ch.node.verify(publicKeyOf(ph));
+      ok = check();
     } catch {
       ok = false;
     }
-    memo.set(ph, ok);
+    memo.set(key, ok);
   }
   return ok;
 }
@@ -272,17 +276,7 @@ export function isSelfSigned(cert: CertInfo): boolean {
 export function certMatchesKey(cert: CertInfo, privateKeyPem: string | Buffer): boolean {
   const h = certHandles(cert);
   const key = typeof privateKeyPem === 'string' ? `s:${privateKeyPem}` : `b:${privateKeyPem.toString('latin1')}`;
-  const memo = (h.keyMatches ??= new Map());
-  let ok = memo.get(key);
-  if (ok === undefined) {
-    try {
-      ok = h.node.checkPrivateKey(parsePrivateKey(privateKeyPem));
-    } catch {
-      ok = false;
-    }
-    memo.set(key, ok);
-  }
-  return ok;
+  return memoCheck((h.keyMatches ??= new Map()), key, () => h.node.checkPrivateKey(parsePrivateKey(privateKeyPem)));
 }
 
 /** 'RSA-2048', 'ECDSA-P256' */
