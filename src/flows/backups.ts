@@ -3,6 +3,7 @@
 // Each is judged on its own (complete or not, and why) and copies that agree are grouped.
 import { CERT_MAP_FILES, ROOT_CA_FILES, LEAF_CERT_FILES, fileForSecretKey } from '../pki/certmap.js';
 import { hideProperty } from '../pki/kubeconfig.js';
+import { decodeBase64 } from '../pki/pem.js';
 import { PkiModel } from '../pki/model.js';
 import { pkiDigest } from '../pki/rotation.js';
 import { verifyPki } from '../pki/verify.js';
@@ -101,11 +102,12 @@ function secretFiles(secret: V1Secret): { files: PkiFiles; problems: string[] } 
   const files: PkiFiles = new Map();
   const problems: string[] = [];
   for (const [key, value] of Object.entries(secret.data ?? {})) {
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value.replace(/\s+/g, ''))) {
+    const bytes = decodeBase64(value);
+    if (!bytes) {
       problems.push(`secret key "${key}" is not valid base64`);
       continue;
     }
-    files.set(fileForSecretKey(key), Buffer.from(value, 'base64'));
+    files.set(fileForSecretKey(key), bytes);
   }
   return { files, problems };
 }

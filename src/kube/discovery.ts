@@ -1,6 +1,6 @@
 // Finds vClusters the way upstream's `vcluster` CLI does (pkg/cli/find/find.go):
 // StatefulSets, then Deployments, labelled app=vcluster; the name is the `release` label.
-import { parse as parseYaml } from 'yaml';
+import { load as loadYaml } from 'js-yaml';
 import { UserError } from '../errors.js';
 import type { Kube } from './client.js';
 import { apiStatusCode } from './client.js';
@@ -119,7 +119,7 @@ async function detectDistro(kube: Kube, name: string, namespace: string, index?:
   const raw = secret.data?.['config.yaml'];
   if (!raw) return { distro: 'k8s' };
   try {
-    const cfg = parseYaml(Buffer.from(raw, 'base64').toString('utf8')) as { controlPlane?: { distro?: Record<string, { enabled?: boolean }> } };
+    const cfg = loadYaml(Buffer.from(raw, 'base64').toString('utf8'), { json: true }) as { controlPlane?: { distro?: Record<string, { enabled?: boolean }> } };
     const d = cfg?.controlPlane?.distro ?? {};
     if (d.k3s?.enabled) return { distro: 'k3s' };
     if (d.k0s?.enabled) return { distro: 'k0s' };

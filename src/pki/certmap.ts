@@ -1,7 +1,7 @@
 // The upstream certMap (vcluster pkg/certs/constants.go): which PKI files live in the `<name>-certs`
 // Secret, under which key, and what role each file plays. Pure, no I/O.
 
-import { looksLikePem, splitPem } from './pem.js';
+import { decodeBase64, looksLikePem, splitPem } from './pem.js';
 import type { PkiFiles } from './types.js';
 
 /** The 29 files of a vCluster k8s-distro PKI, relative to /data/pki, in a stable order. */
@@ -116,11 +116,9 @@ export function fileForSecretKey(key: string): string {
 export function filesFromSecretData(data: Record<string, string>): PkiFiles {
   const files: PkiFiles = new Map();
   for (const key of Object.keys(data).sort()) {
-    const v = data[key] ?? '';
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v.replace(/\s+/g, ''))) {
-      throw new Error(`secret key "${key}" is not valid base64`);
-    }
-    files.set(fileForSecretKey(key), Buffer.from(v, 'base64'));
+    const bytes = decodeBase64(data[key] ?? '');
+    if (!bytes) throw new Error(`secret key "${key}" is not valid base64`);
+    files.set(fileForSecretKey(key), bytes);
   }
   return files;
 }

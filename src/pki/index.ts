@@ -15,13 +15,12 @@ export { describeKey, parsePrivateKey, parsePublicKey, privateKeyMatchesPublic }
 export {
   parseKubeconfig,
   currentCredentials,
-  replaceKubeconfigCredentials,
   type Kubeconfig,
   type KubeconfigCluster,
   type KubeconfigUser,
   type KubeconfigContext,
-  type CredentialReplacement,
 } from './kubeconfig.js';
+export { replaceKubeconfigCredentials, type CredentialReplacement } from './kubeconfig-edit.js';
 export {
   CERT_MAP_FILES,
   CA_CERT_FILES,

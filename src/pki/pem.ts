@@ -10,6 +10,18 @@ const BLOCK_RE = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END ([A-Z0-9 ]
 const B64_BODY_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
+ * Decode base64 that may contain whitespace and may lack padding; undefined when it is not base64.
+ * Buffer.from silently skips bad characters, so the bytes are only trusted when they re-encode to
+ * the input (the canonical form the API server and Go write, a native compare); anything else takes
+ * the character check.
+ */
+export function decodeBase64(text: string): Buffer | undefined {
+  const buf = Buffer.from(text, 'base64');
+  if (buf.toString('base64') === text) return buf;
+  return B64_BODY_RE.test(text.replace(/\s+/g, '')) ? buf : undefined;
+}
+
+/**
  * Split a PEM text into its blocks, in order. Text around blocks is ignored (comments, blank lines).
  * Throws on a block whose END label differs from its BEGIN label or whose body is not base64.
  * The error never contains the block body (it may be a private key).
@@ -20,15 +32,36 @@ export function splitPem(text: string | Buffer): PemBlock[] {
   for (const m of s.matchAll(BLOCK_RE)) {
     const [, begin, rawBody, end] = m as unknown as [string, string, string, string];
     if (begin !== end) throw new Error(`malformed PEM: block "${begin}" ends with "${end}"`);
-    // RFC 1421 headers (Proc-Type: ...) mean an encrypted legacy key; we cannot use those.
-    if (/^[A-Za-z-]+:/m.test(rawBody)) throw new Error(`PEM block "${begin}" has headers (encrypted?), not supported`);
-    const body = rawBody.replace(/\s+/g, '');
-    if (!B64_BODY_RE.test(body) || body.length % 4 !== 0) throw new Error(`malformed PEM: block "${begin}" is not valid base64`);
-    const der = Buffer.from(body, 'base64');
+    let der = canonicalPemDer(rawBody);
+    if (!der) {
+      // RFC 1421 headers (Proc-Type: ...) mean an encrypted legacy key; we cannot use those.
+      if (/^[A-Za-z-]+:/m.test(rawBody)) throw new Error(`PEM block "${begin}" has headers (encrypted?), not supported`);
+      der = lenientPemDer(rawBody);
+      if (!der) throw new Error(`malformed PEM: block "${begin}" is not valid base64`);
+    }
     if (der.length === 0) throw new Error(`malformed PEM: block "${begin}" is empty`);
     blocks.push({ label: begin, der });
   }
   return blocks;
+}
+
+/** 64-character lines each ending in \n, as Go's pem.Encode writes them. */
+function wrap64(b64: string): string {
+  let out = '';
+  for (let i = 0; i < b64.length; i += 64) out += b64.slice(i, i + 64) + '\n';
+  return out;
+}
+
+/** The DER of a PEM body written exactly as encodePem writes it (Go's pem.Encode), else undefined. */
+function canonicalPemDer(rawBody: string): Buffer | undefined {
+  const der = Buffer.from(rawBody, 'base64');
+  return wrap64(der.toString('base64')) === rawBody ? der : undefined;
+}
+
+/** The DER of any base64 PEM body (other line widths, CRLF; padding required), else undefined. */
+function lenientPemDer(rawBody: string): Buffer | undefined {
+  const body = rawBody.replace(/\s+/g, '');
+  return B64_BODY_RE.test(body) && body.length % 4 === 0 ? Buffer.from(body, 'base64') : undefined;
 }
 
 /** True when the text contains at least one PEM BEGIN line. */
@@ -39,10 +72,7 @@ export function looksLikePem(text: string | Buffer): boolean {
 
 /** Encode DER as PEM the way Go's pem.Encode does: 64-character lines, trailing newline. */
 export function encodePem(label: string, der: Buffer | Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64');
-  const lines: string[] = [];
-  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+  return `-----BEGIN ${label}-----\n${wrap64(Buffer.from(der).toString('base64'))}-----END ${label}-----\n`;
 }
 
 /** The PEM text of the first block with the given label, re-encoded canonically, or undefined. */

@@ -28,7 +28,7 @@ import {
   type Signer,
 } from './issue.js';
 import { describeKey } from './keys.js';
-import { replaceKubeconfigCredentials } from './kubeconfig.js';
+import { replaceKubeconfigCredentials } from './kubeconfig-edit.js';
 import { PkiModel, comparePaths } from './model.js';
 import { certMatchesKey, keyTypeOf, parseCertificate } from './x509.js';
 import type { CertInfo, PkiFiles } from './types.js';

@@ -15,7 +15,8 @@ import {
   secretKeyForFile,
   expectedIssuer,
 } from '../../src/pki/certmap.js';
-import { parseKubeconfig, replaceKubeconfigCredentials, currentCredentials } from '../../src/pki/kubeconfig.js';
+import { parseKubeconfig, currentCredentials } from '../../src/pki/kubeconfig.js';
+import { replaceKubeconfigCredentials } from '../../src/pki/kubeconfig-edit.js';
 import { generatePki } from '../cluster/pkigen.js';
 import { leaksKey } from './helpers.js';
 

@@ -2,7 +2,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodePem, splitPem } from '../../src/pki/pem.js';
+import { decodeBase64, encodePem, splitPem } from '../../src/pki/pem.js';
 import { parseCertificate, parseCertificates, certMatchesKey, isIssuedBy, isSelfSigned } from '../../src/pki/x509.js';
 import { generatePki } from '../cluster/pkigen.js';
 import { CA_EXT, certBlocks, leaksKey, makeCert, nodeCert, opensslCert, type MadeCert } from './helpers.js';
@@ -178,6 +178,24 @@ test('splitPem / encodePem round trip, CRLF and surrounding text', () => {
   assert.is(encodePem(blocks[0]!.label, blocks[0]!.der), rsaCA.certPem);
   assert.is(encodePem(blocks[1]!.label, blocks[1]!.der), ecLeaf.certPem);
   assert.equal(splitPem('no pem here'), []);
+});
+
+test('decodeBase64 and PEM bodies: the canonical fast path and the lenient path accept the same inputs', () => {
+  const bytes = Buffer.from(Array.from({ length: 301 }, (_, i) => (i * 37) % 256));
+  const b64 = bytes.toString('base64');
+  for (const ok of [b64, b64.replace(/=+$/, ''), b64.replace(/(.{76})/g, '$1\n'), ` ${b64}\r\n`, '']) {
+    assert.ok(decodeBase64(ok)?.equals(bytes.subarray(0, ok.trim() ? 301 : 0)), JSON.stringify(ok.slice(0, 20)));
+  }
+  // Buffer.from would skip the bad characters; these must be refused.
+  for (const bad of [`${b64.slice(0, 8)}!${b64.slice(8)}`, `${b64}%`, 'Zm9v=YmFy', '-_-_']) assert.is(decodeBase64(bad), undefined, bad);
+  // PEM: 64-column (fast), 76-column and CRLF (lenient) bodies give the same DER; a stray '!' is refused.
+  const pem = encodePem('CERTIFICATE', bytes);
+  const body = b64.replace(/(.{76})/g, '$1\n');
+  for (const text of [pem, pem.replace(/\n/g, '\r\n'), `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`]) {
+    assert.ok(splitPem(text)[0]!.der.equals(bytes));
+  }
+  assert.throws(() => splitPem(pem.replace(/\n([A-Za-z])/, '\n!$1')), /not valid base64/);
+  assert.throws(() => splitPem(pem.replace(/=+\n/, '\n')), /not valid base64/);
 });
 
 test('leaksKey (test helper) detects a PEM key, its base64 and its private scalar, not its public key', async () => {
