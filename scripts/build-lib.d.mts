@@ -31,8 +31,10 @@ export function isHostTarget(t: Target): boolean;
 export function pkgTargetString(t: Target): string;
 export function node22(): string;
 export function packageOf(file: string): string | null;
+export function bundleInspectWorker(opts?: { minify?: boolean }): Promise<string>;
 export function bundle(opts?: {
   entry?: string; outfile?: string; probe?: boolean; minify?: boolean; lazyStringWidth?: boolean; version?: string;
+  topHelp?: string | null; inspectWorker?: boolean;
 }): Promise<{ outfile: string; bytes: number; metafile: Metafile; warnings: { text: string }[] }>;
 export function staticallyReached(metafile: Metafile, pkgs?: string[]): string[];
 export function sizeByPackage(metafile: Metafile): [string, number][];

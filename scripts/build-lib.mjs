@@ -144,12 +144,53 @@ const probePlugin = {
   },
 };
 
+/** Fail when a bundle leaves anything but Node builtins to a runtime require (a SEA binary has no node_modules). */
+async function assertOnlyBuiltinsExternal(metafile, ignore = new Set()) {
+  const { builtinModules } = await import('node:module');
+  // (node:-prefix-only builtins are missing from Node 20's list.)
+  const builtins = new Set([...builtinModules, 'sea', 'sqlite', 'test', 'test/reporters']);
+  const externals = [];
+  for (const [file, inp] of Object.entries(metafile.inputs)) {
+    for (const i of inp.imports) {
+      if (ignore.has(i.path)) continue;
+      if (i.external && !builtins.has(i.path.replace(/^node:/, ''))) externals.push(`${i.path} (from ${file})`);
+    }
+  }
+  if (externals.length) throw new Error(`bundle leaves non-builtin modules external (not in the binary):\n  ${externals.join('\n  ')}`);
+}
+
+/**
+ * The worker-thread bundle of a fleet check (src/pki/inspect-worker.ts: jsrsasign, js-yaml and
+ * src/pki), minified, as text. The main bundle carries it as a string: the worker is started
+ * from source text because a single binary has no script file to point a Worker at.
+ */
+export async function bundleInspectWorker({ minify = true } = {}) {
+  const esbuild = await import('esbuild');
+  const res = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: [path.join(ROOT, 'src/pki/inspect-worker.ts')],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify,
+    // Their licences are in the main bundle, which holds the same packages.
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'silent',
+  });
+  await assertOnlyBuiltinsExternal(res.metafile);
+  return res.outputFiles[0].text;
+}
+
 /**
  * Bundle `entry` into one minified CJS file for Node 22.
  * Returns { outfile, bytes, metafile, warnings }.
  */
-export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile = path.join(DIST, 'bundle.cjs'), probe = false, minify = true, lazyStringWidth = true, version = pkgJson().version, topHelp = null } = {}) {
+export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile = path.join(DIST, 'bundle.cjs'), probe = false, minify = true, lazyStringWidth = true, version = pkgJson().version, topHelp = null, inspectWorker = true } = {}) {
   const esbuild = await import('esbuild');
+  const workerSource = inspectWorker ? await bundleInspectWorker({ minify }) : undefined;
   fs.mkdirSync(path.dirname(outfile), { recursive: true });
   const shim = path.join(ROOT, 'scripts/import-meta-url-shim.js');
   const res = await esbuild.build({
@@ -163,7 +204,7 @@ export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile =
     minify,
     // yargs/yargs-parser call createRequire(import.meta.url), which is empty in CJS output.
     inject: [shim],
-    define: { 'import.meta.url': 'import_meta_url', __VERSION__: JSON.stringify(version), __TOP_HELP__: JSON.stringify(topHelp) },
+    define: { 'import.meta.url': 'import_meta_url', __VERSION__: JSON.stringify(version), __TOP_HELP__: JSON.stringify(topHelp), __INSPECT_WORKER__: JSON.stringify(workerSource) },
     plugins: [stubPlugin, ...(lazyStringWidth ? [lazyStringWidthPlugin] : []), ...(probe ? [probePlugin] : [])],
     metafile: true,
     // package.json "bin" points at the bundle; a SEA main script accepts the hashbang too.
@@ -175,18 +216,8 @@ export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile =
     fs.chmodSync(outfile, 0o755);
     fs.writeFileSync(outfile.replace(/\.c?js$/, '.meta.json'), JSON.stringify(res.metafile));
   }
-  // Everything left as a runtime require must be a Node builtin: a SEA binary has no node_modules.
-  const { builtinModules } = await import('node:module');
-  // (node:-prefix-only builtins are missing from Node 20's list.)
-  const builtins = new Set([...builtinModules, 'sea', 'sqlite', 'test', 'test/reporters']);
-  const externals = [];
-  for (const [file, inp] of Object.entries(res.metafile.inputs)) {
-    for (const i of inp.imports) {
-      if (i.path === shim) continue; // esbuild lists the inject file as an external import
-      if (i.external && !builtins.has(i.path.replace(/^node:/, ''))) externals.push(`${i.path} (from ${file})`);
-    }
-  }
-  if (externals.length) throw new Error(`bundle leaves non-builtin modules external (not in the binary):\n  ${externals.join('\n  ')}`);
+  // esbuild lists the inject file as an external import.
+  await assertOnlyBuiltinsExternal(res.metafile, new Set([shim]));
   return { outfile, bytes: fs.statSync(outfile).size, metafile: res.metafile, warnings: res.warnings };
 }
 

@@ -46,7 +46,10 @@ export const checkCommand = (run: Runner) => ({
     process.stdout.write(await renderReports(outcome.reports, format, useColor()));
     // A single vCluster's failure is an error line on stderr too, for scripts reading stdout as data.
     for (const r of outcome.reports) if (r.error) process.stderr.write(`error: ${r.namespace}/${r.name}: ${r.error}\n`);
-    if (args.verbose) process.stderr.write(`api requests: ${kube.stats.requests}, execs: ${kube.stats.execs}\n`);
+    if (args.verbose) {
+      const threads = outcome.threads ? `, inspect threads: ${outcome.threads} (${outcome.offloaded} of ${outcome.reports.length} vClusters)` : '';
+      process.stderr.write(`api requests: ${kube.stats.requests}, execs: ${kube.stats.execs}${threads}\n`);
+    }
     return outcome.exitCode;
   }),
 });

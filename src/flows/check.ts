@@ -2,11 +2,14 @@
 // pod when reachable), inspect every certificate, and grade the result.
 import { EXIT, UserError } from '../errors.js';
 import { diffPki, inspectPki } from '../pki/inspect.js';
+import { filesFromSecretData } from '../pki/certmap.js';
 import type { CertRow, PkiFiles } from '../pki/types.js';
+import type { V1Secret } from '../kube/k8s.js';
 import type { Kube } from '../kube/client.js';
 import { findOneVCluster, findVClusters, isPodReady, requireK8sDistro, type VCluster } from '../kube/discovery.js';
 import { certsSecretName, readPkiFromPod, readPkiFromSecret, PKI_DIR } from '../kube/pki-source.js';
 import { SecretIndex } from '../kube/secret-index.js';
+import { defaultThreads, startInspectPool, type InspectPool } from './inspect-pool.js';
 import { STATE_ANNOTATION } from '../kube/secrets.js';
 
 /** auto: Secret, plus /data/pki of a Ready pod for one named vCluster; both: that for every vCluster. */
@@ -22,6 +25,8 @@ export interface CheckOptions {
   warnWithinMs: number;
   now?: Date;
   concurrency?: number;
+  /** worker threads for certificate inspection in fleet mode (default: one per spare core) */
+  threads?: number;
 }
 
 export interface DriftEntry {
@@ -47,6 +52,9 @@ export interface VClusterReport {
 export interface CheckOutcome {
   reports: VClusterReport[];
   exitCode: number;
+  /** worker threads that helped inspect, and how many PKIs they did */
+  threads: number;
+  offloaded: number;
 }
 
 /** Files that differ between the Secret and a pod's /data/pki. */
@@ -79,7 +87,11 @@ function contentError(vc: VCluster, emptyKeys: string[], rows: CertRow[]): strin
   return undefined;
 }
 
-async function checkOne(kube: Kube, vc: VCluster, opts: CheckOptions, now: Date, secrets: SecretIndex, fleet: boolean): Promise<VClusterReport> {
+async function checkOne(
+  kube: Kube, vc: VCluster, opts: CheckOptions, now: Date, secrets: SecretIndex,
+  pool: InspectPool | undefined, inspected: Map<V1Secret, Promise<CertRow[]>> | undefined,
+): Promise<VClusterReport> {
+  const fleet = pool !== undefined;
   const report: VClusterReport = {
     name: vc.name, namespace: vc.namespace, version: vc.version, phase: vc.status,
     source: '', result: 'OK', warnings: [...vc.warnings], drift: [], certificates: [],
@@ -95,10 +107,12 @@ async function checkOne(kube: Kube, vc: VCluster, opts: CheckOptions, now: Date,
     }
     const readyPod = vc.pods.find(isPodReady);
     let secretFiles: PkiFiles | undefined;
+    let secretRows: Promise<CertRow[]> | undefined;
     let emptyKeys: string[] = [];
     if (opts.source !== 'pod') {
       const s = await readPkiFromSecret(kube, vc, secrets);
       secretFiles = s.files;
+      secretRows = inspected?.get(s.secret);
       emptyKeys = s.emptyKeys;
       const last = s.secret.metadata?.annotations?.[STATE_ANNOTATION] ?? '';
       const interrupted = /^committed\/(\d+)\/([\w-]+)$/.exec(last);
@@ -128,7 +142,10 @@ async function checkOne(kube: Kube, vc: VCluster, opts: CheckOptions, now: Date,
     }
     if (secretFiles && diskFiles) report.drift = driftEntries(secretFiles, diskFiles);
     // The Secret is what every restart loads, so it is what we grade when we have it.
-    report.certificates = inspectPki((secretFiles ?? diskFiles)!, { now, warnWithinMs: opts.warnWithinMs });
+    const files = (secretFiles ?? diskFiles)!;
+    const inspectOpts = { now, warnWithinMs: opts.warnWithinMs };
+    if (files === secretFiles && secretRows) report.certificates = await secretRows;
+    else report.certificates = pool ? await pool.inspect(files, inspectOpts) : inspectPki(files, inspectOpts);
     report.result = grade(report.certificates, report.drift);
     // An unfinished change needs attention like drift does (exit 1), unless something is worse.
     if (report.result === 'OK' && report.warnings.some((w) => w.includes('did not finish (interrupted?)'))) report.result = 'EXPIRING';
@@ -158,23 +175,59 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (t: T) => Promise
   return out;
 }
 
+/**
+ * Fleet mode: inspect every `<name>-certs` Secret as soon as the list arrives, while the workloads
+ * are still being listed. Results are keyed by the Secret object, so checkOne only uses them for
+ * the very Secret it reads.
+ */
+function inspectAhead(index: SecretIndex, pool: InspectPool, opts: CheckOptions, now: Date): Map<V1Secret, Promise<CertRow[]>> {
+  const ahead = new Map<V1Secret, Promise<CertRow[]>>();
+  for (const secret of index.all()) {
+    if (!secret.metadata?.name?.endsWith('-certs') || !secret.data) continue;
+    let files: PkiFiles;
+    try {
+      files = filesFromSecretData(secret.data);
+    } catch {
+      continue; // checkOne reports it
+    }
+    const rows = pool.inspect(files, { now, warnWithinMs: opts.warnWithinMs });
+    rows.catch(() => {}); // awaited (and reported) by checkOne, if it is a vCluster's
+    ahead.set(secret, rows);
+  }
+  return ahead;
+}
+
 export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOutcome> {
   const now = opts.now ?? new Date();
-  let vclusters: VCluster[];
-  const secrets = opts.source === 'pod' ? SecretIndex.empty() : await SecretIndex.load(kube, opts);
   const fleet = !opts.name;
-  if (opts.name) {
-    // With -A too: one name in several namespaces is ambiguous, so ask for -n.
-    vclusters = [await findOneVCluster(kube, { ...opts, name: opts.name, secrets })];
-  } else {
-    vclusters = await findVClusters(kube, { ...opts, secrets });
-    if (vclusters.length === 0) {
-      const where = opts.allNamespaces ? 'any namespace' : `namespace ${opts.namespace}`;
-      throw new UserError(`no vClusters found in ${where}${opts.labelSelector ? ` matching -l ${opts.labelSelector}` : ''}; pass -n NAMESPACE or -A`);
+  // Started first, so the workers boot while the lists below are in flight.
+  const pool = fleet ? await startInspectPool(opts.threads ?? defaultThreads()) : undefined;
+  try {
+    // The Secrets and the workloads are listed at once.
+    const secretsListed = opts.source === 'pod' ? Promise.resolve(SecretIndex.empty()) : SecretIndex.load(kube, opts);
+    secretsListed.catch(() => {});
+    // With -l the Secret list holds vClusters outside the selection; only inspect what was asked for.
+    const ahead = pool && (opts.source === 'auto' || opts.source === 'secret') && !opts.labelSelector
+      ? secretsListed.then((index) => inspectAhead(index, pool, opts, now))
+      : undefined;
+    let vclusters: VCluster[];
+    if (opts.name) {
+      // With -A too: one name in several namespaces is ambiguous, so ask for -n.
+      vclusters = [await findOneVCluster(kube, { ...opts, name: opts.name, secrets: secretsListed })];
+    } else {
+      vclusters = await findVClusters(kube, { ...opts, secrets: secretsListed });
+      if (vclusters.length === 0) {
+        const where = opts.allNamespaces ? 'any namespace' : `namespace ${opts.namespace}`;
+        throw new UserError(`no vClusters found in ${where}${opts.labelSelector ? ` matching -l ${opts.labelSelector}` : ''}; pass -n NAMESPACE or -A`);
+      }
     }
+    const secrets = await secretsListed;
+    const inspected = await ahead;
+    vclusters.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    const reports = await mapBounded(vclusters, opts.concurrency ?? 8, (vc) => checkOne(kube, vc, opts, now, secrets, pool, inspected));
+    const exitCode = Math.max(...reports.map((r) => EXIT_OF[r.result]));
+    return { reports, exitCode, threads: pool?.threads ?? 0, offloaded: pool?.offloaded ?? 0 };
+  } finally {
+    await pool?.close();
   }
-  vclusters.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  const reports = await mapBounded(vclusters, opts.concurrency ?? 8, (vc) => checkOne(kube, vc, opts, now, secrets, fleet));
-  const exitCode = Math.max(...reports.map((r) => EXIT_OF[r.result]));
-  return { reports, exitCode };
 }

@@ -32,8 +32,8 @@ export interface FindOptions {
   namespace: string;
   allNamespaces?: boolean;
   labelSelector?: string;
-  /** Secrets already listed for this scope; spares one GET per vCluster */
-  secrets?: SecretIndex;
+  /** Secrets listed for this scope (or being listed); spares one GET per vCluster */
+  secrets?: SecretIndex | Promise<SecretIndex>;
 }
 
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -138,6 +138,13 @@ export async function findVClusters(kube: Kube, opts: FindOptions): Promise<VClu
   if (opts.name) validateName(opts.name);
   const labelSelector = combineSelector(opts.labelSelector);
   const where = opts.allNamespaces ? 'all namespaces' : `namespace ${opts.namespace}`;
+  // The pods list goes out with the other two (it does not depend on them), but its error only
+  // counts once there is a vCluster to list pods for.
+  const podsListed = kube.call(`list vCluster pods in ${where}`, () =>
+    opts.allNamespaces
+      ? kube.core.listPodForAllNamespaces({ labelSelector }, kube.opts)
+      : kube.core.listNamespacedPod({ namespace: opts.namespace, labelSelector }, kube.opts));
+  podsListed.catch(() => {});
   const [stsList, depList] = await Promise.all([
     kube.call(`list StatefulSets in ${where}`, () =>
       opts.allNamespaces
@@ -163,12 +170,8 @@ export async function findVClusters(kube: Kube, opts: FindOptions): Promise<VClu
     return true;
   });
   if (picked.length === 0) return [];
-
-  // One pod list for the scope instead of one per vCluster keeps fleet checks cheap.
-  const podList = await kube.call(`list vCluster pods in ${where}`, () =>
-    opts.allNamespaces || new Set(picked.map((p) => p.obj.metadata?.namespace)).size > 1
-      ? kube.core.listPodForAllNamespaces({ labelSelector }, kube.opts)
-      : kube.core.listNamespacedPod({ namespace: picked[0]!.obj.metadata!.namespace!, labelSelector }, kube.opts));
+  const podList = await podsListed;
+  const secrets = await opts.secrets;
 
   return Promise.all(picked.map(async ({ kind, obj }) => {
     const name = obj.metadata!.labels!.release!;
@@ -183,7 +186,7 @@ export async function findVClusters(kube: Kube, opts: FindOptions): Promise<VClu
     if (objectIsPaused(obj)) status = 'Paused';
     else if (pods.length === 0) status = replicas === 0 ? 'ScaledDown' : 'Pending';
     else status = podStatus(pods[pods.length - 1]!); // upstream: the last pod listed wins
-    const { distro, warning } = await detectDistro(kube, name, namespace, opts.secrets);
+    const { distro, warning } = await detectDistro(kube, name, namespace, secrets);
     const warnings: string[] = [];
     if (warning) warnings.push(warning);
     if (!syncer) warnings.push(`${kind} ${namespace}/${obj.metadata?.name} has no container named "syncer"`);

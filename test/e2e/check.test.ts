@@ -198,6 +198,17 @@ test('fleet: -A checks every vCluster, -l narrows, the exit code is the worst', 
   assert.is(execs, '0', 'no exec in a fleet check by default');
   assert.ok(Number(requests) <= 6, `a handful of list calls for the whole fleet, got ${requests}`);
   assert.is(byName['ns-drift'], 'OK', 'drift is not looked for by default in a fleet check');
+  // Worker threads (started from source text inside the single binary) change nothing but speed.
+  const strip = (d: { vclusters: Array<{ certificates: Array<Record<string, unknown>> }> }) =>
+    JSON.stringify(d.vclusters.map((v) => ({ ...v, certificates: v.certificates.map(({ daysLeft: _, ...c }) => c) })));
+  const threaded = await runCli(['check', '-A', '-o', 'json', '-v'], { ...env, VCERTS_THREADS: '2' });
+  const inline = await runCli(['check', '-A', '-o', 'json', '-v'], { ...env, VCERTS_THREADS: '0' });
+  const [, threads, offloaded] = /inspect threads: (\d+) \((\d+) of \d+ vClusters\)/.exec(threaded.stderr) ?? [];
+  assert.is(threads, '2', threaded.stderr);
+  assert.ok(Number(offloaded) > 0, `the workers inspected some PKIs: ${threaded.stderr}`);
+  assert.not.match(inline.stderr, /inspect threads/);
+  assert.is(threaded.code, inline.code);
+  assert.is(strip(json(threaded)), strip(json(inline)));
   const both = json(await runCli(['check', '-A', '--source', 'both', '-o', 'json'], env));
   const drifty = both.vclusters.find((v: { namespace: string }) => v.namespace === 'ns-drift');
   assert.is(drifty.result, 'EXPIRING');

@@ -1,0 +1,155 @@
+// Certificate inspection spread over worker threads for a fleet check. Parsing and verifying a
+// PKI is CPU work (about 4 ms each), so `check -A` over hundreds of vClusters is bound by one core
+// unless other cores help. The main thread stays a lane of its own; a worker that fails hands its
+// jobs back to the main thread, so the pool can only change how fast a check is, never its result.
+
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { inspectPki, type InspectOptions } from '../pki/inspect.js';
+import type { InspectJob } from '../pki/inspect-worker.js';
+import { packFiles } from '../pki/packed-files.js';
+import type { CertRow, PkiFiles } from '../pki/types.js';
+
+/** The worker bundle (src/pki/inspect-worker.ts), injected by build.mjs; absent when run from source. */
+declare const __INSPECT_WORKER__: string | undefined;
+
+export function builtWorkerSource(): string | undefined {
+  return typeof __INSPECT_WORKER__ === 'string' ? __INSPECT_WORKER__ : undefined;
+}
+
+/** Worker threads to add to the main thread: one per spare core, at most 3; VCERTS_THREADS overrides. */
+export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.VCERTS_THREADS;
+  if (v !== undefined && /^\d+$/.test(v.trim())) return Math.min(Number(v), 8);
+  return Math.max(0, Math.min(availableParallelism() - 1, 3));
+}
+
+/** Jobs queued per worker: enough to keep it busy between replies, few enough to balance. */
+const QUEUE_PER_WORKER = 2;
+
+interface Pending {
+  files: PkiFiles;
+  opts: InspectOptions;
+  resolve: (rows: CertRow[]) => void;
+  reject: (e: Error) => void;
+}
+
+interface Lane {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  dead: boolean;
+}
+
+export interface InspectPool {
+  /** worker threads started (0: everything runs on the main thread) */
+  readonly threads: number;
+  /** PKIs inspected by workers so far */
+  readonly offloaded: number;
+  inspect(files: PkiFiles, opts: InspectOptions): Promise<CertRow[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Start `threads` workers now (they boot while the caller waits for the API), running `source`.
+ * With no source or no threads every inspect runs inline.
+ */
+export async function startInspectPool(threads: number, source: string | undefined = builtWorkerSource()): Promise<InspectPool> {
+  const lanes: Lane[] = [];
+  let nextId = 0;
+  let offloaded = 0;
+  let closed = false;
+  if (source && threads > 0) {
+    const { Worker } = await import('node:worker_threads');
+    for (let i = 0; i < threads; i++) {
+      const lane: Lane = { worker: new Worker(source, { eval: true, stdout: false, stderr: false }), pending: new Map(), dead: false };
+      const fail = () => {
+        if (lane.dead) return;
+        lane.dead = true;
+        // Whatever it had not answered runs here instead.
+        for (const p of lane.pending.values()) runInline(p);
+        lane.pending.clear();
+        pump();
+      };
+      lane.worker.on('message', (m: { id: number; rows?: CertRow[]; error?: string }) => {
+        const p = lane.pending.get(m.id);
+        if (!p) return;
+        lane.pending.delete(m.id);
+        if (m.rows) {
+          offloaded++;
+          p.resolve(m.rows);
+        } else p.reject(new Error(`internal error inspecting certificates: ${m.error}`));
+        pump();
+      });
+      lane.worker.on('error', fail);
+      lane.worker.on('exit', fail);
+      lanes.push(lane);
+    }
+  }
+  function runInline(p: Pending): void {
+    try {
+      p.resolve(inspectPki(p.files, p.opts));
+    } catch (e) {
+      p.reject(e as Error);
+    }
+  }
+
+  function freeLane(): Lane | undefined {
+    let best: Lane | undefined;
+    for (const l of lanes) {
+      if (!l.dead && l.pending.size < QUEUE_PER_WORKER && (!best || l.pending.size < best.pending.size)) best = l;
+    }
+    return best;
+  }
+
+  function post(lane: Lane, p: Pending): void {
+    const id = nextId++;
+    const packed = packFiles(p.files);
+    const job: InspectJob = { id, ...packed, now: p.opts.now.getTime(), warnWithinMs: p.opts.warnWithinMs };
+    lane.pending.set(id, p);
+    lane.worker.postMessage(job, [packed.bytes.buffer as ArrayBuffer]);
+  }
+
+  // Jobs wait here; workers are topped up whenever anything happens, and the main thread takes
+  // one job per event-loop turn, so the workers' replies (and refills) are never starved by it.
+  const queue: Pending[] = [];
+  let mainTurnScheduled = false;
+  function pump(): void {
+    for (let lane = freeLane(); lane && queue.length; lane = freeLane()) post(lane, queue.shift()!);
+    if (queue.length && !mainTurnScheduled) {
+      mainTurnScheduled = true;
+      setImmediate(mainTurn);
+    }
+  }
+  function mainTurn(): void {
+    mainTurnScheduled = false;
+    const p = queue.shift();
+    if (p) runInline(p);
+    pump();
+  }
+
+  return {
+    get threads() {
+      return lanes.length;
+    },
+    get offloaded() {
+      return offloaded;
+    },
+    inspect(files, opts) {
+      if (closed || lanes.length === 0) return Promise.resolve().then(() => inspectPki(files, opts));
+      return new Promise((resolve, reject) => {
+        queue.push({ files, opts, resolve, reject });
+        pump();
+      });
+    },
+    async close() {
+      closed = true;
+      for (const p of queue.splice(0)) runInline(p);
+      await Promise.all(lanes.map(async (l) => {
+        l.dead = true;
+        for (const p of l.pending.values()) runInline(p);
+        l.pending.clear();
+        await l.worker.terminate();
+      }));
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// The fleet check's worker pool: workers built from the real worker bundle give the same rows as
+// the main thread, and a worker that dies or misbehaves costs speed only.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startInspectPool, defaultThreads } from '../../src/flows/inspect-pool.js';
+import { inspectPki } from '../../src/pki/inspect.js';
+import { packFiles, unpackFiles } from '../../src/pki/packed-files.js';
+import type { PkiFiles } from '../../src/pki/types.js';
+import { generatePki } from '../cluster/pkigen.js';
+import { bundleInspectWorker } from '../../scripts/build-lib.mjs';
+
+const test = suite('inspect pool');
+const opts = { now: new Date(), warnWithinMs: 400 * 86_400_000 };
+let source = '';
+let pkis: PkiFiles[] = [];
+
+test.before(async () => {
+  source = await bundleInspectWorker();
+  pkis = await Promise.all([
+    generatePki({ name: 'a', namespace: 'ns', reuseKeys: true }),
+    generatePki({ name: 'b', namespace: 'ns', reuseKeys: true, keyType: 'ecdsa' }),
+    generatePki({ name: 'c', namespace: 'ns', reuseKeys: true, expiredLeafs: true }),
+    generatePki({ name: 'd', namespace: 'ns', reuseKeys: true, corrupt: ['apiserver.crt', 'admin.conf'] }),
+    generatePki({ name: 'e', namespace: 'ns', reuseKeys: true, splitCA: true }),
+  ]);
+});
+
+test('packFiles / unpackFiles round trip into one fresh buffer', () => {
+  const files = pkis[0]!;
+  const packed = packFiles(files);
+  assert.is(packed.bytes.byteOffset, 0);
+  assert.is(packed.bytes.buffer.byteLength, [...files.values()].reduce((n, b) => n + b.length, 0));
+  const back = unpackFiles(packed);
+  assert.equal([...back.keys()], [...files.keys()]);
+  for (const [k, v] of files) assert.ok(back.get(k)!.equals(v), k);
+});
+
+test('two workers and the main thread: the same rows as inspectPki, in order', async () => {
+  const pool = await startInspectPool(2, source);
+  try {
+    assert.is(pool.threads, 2);
+    const jobs = Array.from({ length: 30 }, (_, i) => pkis[i % pkis.length]!);
+    const rows = await Promise.all(jobs.map((files) => pool.inspect(files, opts)));
+    jobs.forEach((files, i) => assert.equal(rows[i], inspectPki(files, opts), `job ${i}`));
+    assert.ok(pool.offloaded > 0, 'workers took jobs');
+    assert.ok(pool.offloaded < 30 || jobs.length === pool.offloaded, 'count is sane');
+    // The bad PKIs really are judged (not just equal): expired and unreadable rows come back.
+    assert.ok(rows[2]!.some((r) => r.status === 'EXPIRED'));
+    assert.ok(rows[3]!.some((r) => r.status === 'INVALID'));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a worker that dies hands its jobs back: same rows, nothing offloaded', async () => {
+  // Exits on its first job, without answering.
+  const pool = await startInspectPool(1, `require('node:worker_threads').parentPort.on('message', () => process.exit(7));`);
+  try {
+    const rows = await Promise.all(pkis.map((files) => pool.inspect(files, opts)));
+    pkis.forEach((files, i) => assert.equal(rows[i], inspectPki(files, opts)));
+    assert.is(pool.offloaded, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a worker whose code does not even load: same rows', async () => {
+  const pool = await startInspectPool(1, 'this is not javascript');
+  try {
+    const rows = await Promise.all(pkis.map((files) => pool.inspect(files, opts)));
+    pkis.forEach((files, i) => assert.equal(rows[i], inspectPki(files, opts)));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('no source (running from TypeScript) or no threads: inline', async () => {
+  for (const pool of [await startInspectPool(2, undefined), await startInspectPool(0, source)]) {
+    assert.is(pool.threads, 0);
+    assert.equal(await pool.inspect(pkis[0]!, opts), inspectPki(pkis[0]!, opts));
+    await pool.close();
+  }
+});
+
+test('close() while jobs are queued still answers them', async () => {
+  const pool = await startInspectPool(1, source);
+  const pending = pkis.map((files) => pool.inspect(files, opts));
+  await pool.close();
+  const rows = await Promise.all(pending);
+  pkis.forEach((files, i) => assert.equal(rows[i], inspectPki(files, opts)));
+});
+
+test('defaultThreads: spare cores, capped; VCERTS_THREADS overrides', () => {
+  assert.ok(defaultThreads({}) >= 0 && defaultThreads({}) <= 3);
+  assert.is(defaultThreads({ VCERTS_THREADS: '0' }), 0);
+  assert.is(defaultThreads({ VCERTS_THREADS: '5' }), 5);
+  assert.is(defaultThreads({ VCERTS_THREADS: '99' }), 8);
+  assert.is(defaultThreads({ VCERTS_THREADS: 'lots' }), defaultThreads({}));
+});
+
+test.run();
