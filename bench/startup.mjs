@@ -13,12 +13,14 @@
 // Env: RUNS, KUBECTL. Builds first (node build.mjs) when the binary is missing.
 // --archive: the release archive to size (default: dist/release/*_linux_amd64.tar.gz when
 // present, else the binary gzipped at level 9 as an estimate).
+// The ICU data embedded in the binary is reported too (English-only unless built --full-icu).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { node22 } from '../scripts/build-lib.mjs';
+import { findPackages, parsePackage } from '../scripts/icu-trim.mjs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,6 +90,15 @@ const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
 function sizes(file, level = 6) {
   const buf = fs.readFileSync(file);
   return { bytes: buf.length, gzip: gzipSync(buf, { level }).length };
+}
+
+/** The ICU data package in the binary: { items, bytes }, or null if not found exactly once. */
+function icuData(file) {
+  const buf = fs.readFileSync(file);
+  const at = findPackages(buf);
+  if (at.length !== 1) return null;
+  const p = parsePackage(buf, at[0]);
+  return { items: p.items.length, bytes: p.length };
 }
 
 /** The linux-x64 release archive, if a release was made (npm run release). */
@@ -177,6 +188,7 @@ const result = {
     const binary = sizes(bin);
     return {
       binary,
+      icu: icuData(bin),
       archive: archive ? { file: path.relative(ROOT, archive), bytes: fs.statSync(archive).size, estimated: false } : { file: null, bytes: gzipSync(fs.readFileSync(bin), { level: 9 }).length, estimated: true },
       kubectl: kube ? sizes(kube.bin) : null,
     };
@@ -196,5 +208,6 @@ if (opt.json) {
   if (sim.error) log(`  (check against a simulated vCluster not measured: ${sim.error})`);
   const s = result.sizes;
   log(`size: binary ${mb(s.binary.bytes)} (gzip ${mb(s.binary.gzip)})${s.kubectl ? `; kubectl ${mb(s.kubectl.bytes)} (gzip ${mb(s.kubectl.gzip)}); gzip ratio ${(s.binary.gzip / s.kubectl.gzip).toFixed(2)}` : ''}`);
+  if (s.icu) log(`icu data: ${mb(s.icu.bytes)}, ${s.icu.items} items (${s.icu.items < 1000 ? 'English-only' : 'full, --full-icu'})`);
   log(`archive: ${s.archive.estimated ? 'no dist/release (npm run release); binary gzip -9 as estimate' : s.archive.file} ${mb(s.archive.bytes)}${s.kubectl ? `; ${s.archive_to_kubectl_gzip}x kubectl's gzip (target <= 2)` : ''}`);
 }

@@ -40,8 +40,13 @@ export function staticallyReached(metafile: Metafile, pkgs?: string[]): string[]
 export function sizeByPackage(metafile: Metafile): [string, number][];
 export function probeLazy(opts?: { entry?: string; rules?: LazyRule[] }): Promise<ProbeResult[]>;
 export function baseNodeBinary(t: Target, opts?: { log?: (s: string) => void }): string;
-export function seedPkgCache(t: Target, base: string, opts?: { home?: string; strip?: boolean; log?: (s: string) => void }): string;
-export function preparePkgCache(t: Target, opts?: { home?: string; strip?: boolean; log?: (s: string) => void }): { base: string; seeded: string };
+export type IcuSetting = 'en' | 'full';
+export interface IcuTrimResult {
+  trimmed: boolean; skipped?: string; before?: number; after?: number; itemsBefore?: number; itemsAfter?: number; indexes?: string[];
+}
+export function seedPkgCache(t: Target, base: string, opts?: { home?: string; strip?: boolean; icu?: IcuSetting; log?: (s: string) => void; warn?: (s: string) => void }): string;
+export function icuTrimResult(bin: string): IcuTrimResult | null;
+export function preparePkgCache(t: Target, opts?: { home?: string; strip?: boolean; icu?: IcuSetting; log?: (s: string) => void; warn?: (s: string) => void }): { base: string; seeded: string; icu: IcuTrimResult | null };
 export function runPkg(opts: {
   input: string; output: string; target: Target; codeCache?: boolean; home?: string; log?: (s: string) => void;
 }): { codeCache: boolean; via: string; log: string };

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { TRIM_ID, trimIcuFile } from './icu-trim.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = path.join(ROOT, 'dist');
@@ -321,19 +322,25 @@ function linkOrCopy(src, dest) {
  * so pkg never downloads: an empty archive + `.ok` marks the download verified,
  * the binary + `.ok` marks it extracted. Linux bases are stripped of debug info
  * when `strip` is available (125 MB -> ~110 MB; the SEA still works).
+ * icu: 'en' (default) trims the embedded ICU data to English (scripts/icu-trim.mjs,
+ * 33 MB -> ~4 MB); 'full' keeps it. A binary whose ICU data cannot be located safely is
+ * used as it is, with a warning. The trim result is kept beside the binary (.icu.json).
  * Returns the path pkg will copy.
  */
-export function seedPkgCache(t, base, { home = path.join(CACHE, 'pkg-home'), strip = true, log = () => {} } = {}) {
+export function seedPkgCache(t, base, { home = path.join(CACHE, 'pkg-home'), strip = true, icu = 'en', log = () => {}, warn = (s) => console.warn(s) } = {}) {
+  if (icu !== 'en' && icu !== 'full') throw new Error(`icu must be 'en' or 'full', not ${icu}`);
   const sea = path.join(home, '.pkg-cache', 'sea');
   fs.mkdirSync(sea, { recursive: true });
   const stem = `node-v${t.node}-${t.os}-${t.arch}`;
   const archive = path.join(sea, `${stem}.${t.os === 'win' ? 'zip' : 'tar.gz'}`);
   const bin = t.os === 'win' ? path.join(sea, `${stem}.exe`) : path.join(sea, stem, 'bin', 'node');
-  const stamp = `${base}:${fs.statSync(base).size}:${fs.statSync(base).mtimeMs}:strip=${strip}`;
+  // TRIM_ID changes with the trim code, so an older trim is never reused.
+  const stamp = `${base}:${fs.statSync(base).size}:${fs.statSync(base).mtimeMs}:strip=${strip}:icu=${icu === 'en' ? `en@${TRIM_ID}` : 'full'}`;
   const stampFile = bin + '.source';
   if (fs.existsSync(bin + '.ok') && fs.existsSync(bin) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp) return bin;
   fs.mkdirSync(path.dirname(bin), { recursive: true });
   fs.rmSync(bin + '.ok', { force: true });
+  fs.rmSync(bin + '.icu.json', { force: true });
   let stripped = false;
   if (strip && t.os === 'linux' && t.arch === process.arch && process.platform === 'linux') {
     fs.rmSync(bin, { force: true });
@@ -341,13 +348,24 @@ export function seedPkgCache(t, base, { home = path.join(CACHE, 'pkg-home'), str
     stripped = r.status === 0 && !r.error;
     if (!stripped) log('strip unavailable or failed; using the unstripped base');
   }
-  if (!stripped) linkOrCopy(base, bin);
+  if (icu === 'en') {
+    // Written as a new file: `base` may be node_modules' binary, which must stay as it is.
+    const r = trimIcuFile(stripped ? bin : base, bin, { warn: (s) => warn(`${s} [${stem}]`) });
+    fs.writeFileSync(bin + '.icu.json', JSON.stringify(r));
+  } else if (!stripped) {
+    linkOrCopy(base, bin);
+  }
   fs.chmodSync(bin, 0o755);
   fs.writeFileSync(archive, '');
   fs.writeFileSync(archive + '.ok', '');
   fs.writeFileSync(bin + '.ok', '');
   fs.writeFileSync(stampFile, stamp);
   return bin;
+}
+
+/** What seedPkgCache's ICU trim did for the seeded binary `bin`, or null (full ICU). */
+export function icuTrimResult(bin) {
+  try { return JSON.parse(fs.readFileSync(bin + '.icu.json', 'utf8')); } catch { return null; }
 }
 
 /**
@@ -397,15 +415,16 @@ export function runPkg({ input, output, target: t, codeCache = true, home = path
  * and, for a cross build whose Node version differs from the host's, a host-platform
  * binary of that version (pkg generates the SEA blob with the exact target version).
  */
-export function preparePkgCache(t, { home = path.join(CACHE, 'pkg-home'), strip = true, log = () => {} } = {}) {
+export function preparePkgCache(t, { home = path.join(CACHE, 'pkg-home'), strip = true, icu = 'en', log = () => {}, warn } = {}) {
   const host = TARGETS[hostTargetName()];
   const base = baseNodeBinary(t, { log });
-  const seeded = seedPkgCache(t, base, { home, strip, log });
+  const seeded = seedPkgCache(t, base, { home, strip, icu, log, warn });
   if (!isHostTarget(t) && t.node !== host.node) {
+    // Only generates the blob; never shipped, so its ICU data is left alone.
     const gen = { ...host, node: t.node };
-    seedPkgCache(gen, baseNodeBinary(gen, { log }), { home, strip: false, log });
+    seedPkgCache(gen, baseNodeBinary(gen, { log }), { home, strip: false, icu: 'full', log, warn });
   }
-  return { base, seeded };
+  return { base, seeded, icu: icuTrimResult(seeded) };
 }
 
 // ---------------------------------------------------------------------------

@@ -8,13 +8,14 @@
 // script reports success.
 //
 //   npm run release -- [--owner OWNER] [--repo kubectl-vcluster_certs] [--uri-template T]
-//                      [--targets linux-x64,...] [--skip-build] [--level 9]
+//                      [--targets linux-x64,...] [--skip-build] [--full-icu] [--level 9]
 //                      [--outdir dist/release] [--manifest krew-manifest.yaml] [--quiet]
 //
 // --owner: GitHub owner in the download URLs (env VCERTS_RELEASE_OWNER or
 //          GITHUB_REPOSITORY_OWNER; default from package.json "repository", else OWNER).
 // --uri-template: full URL with {owner} {repo} {version} {file} placeholders.
 // --skip-build: archive the binaries already in dist/.
+// --full-icu: passed to build.mjs (keep every ICU locale; default English-only).
 // Archive timestamps come from SOURCE_DATE_EPOCH or the HEAD commit: same commit, same bytes.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,6 +33,7 @@ const { values: opt } = parseArgs({
     'uri-template': { type: 'string' },
     targets: { type: 'string', default: Object.keys(B.TARGETS).join(',') },
     'skip-build': { type: 'boolean', default: false },
+    'full-icu': { type: 'boolean', default: false },
     level: { type: 'string', default: '9' },
     outdir: { type: 'string', default: path.relative(B.ROOT, R.RELEASE_DIR) },
     manifest: { type: 'string', default: path.relative(B.ROOT, R.MANIFEST) },
@@ -75,7 +77,7 @@ async function main() {
   let t0 = performance.now();
   if (!opt['skip-build']) {
     say(`build    ${targets.join(', ')}`);
-    await run(B.node22(), ['build.mjs', '--target', targets.join(','), ...(opt.quiet ? ['--quiet'] : [])]);
+    await run(B.node22(), ['build.mjs', '--target', targets.join(','), ...(opt['full-icu'] ? ['--full-icu'] : []), ...(opt.quiet ? ['--quiet'] : [])]);
   }
   timings.build_s = +secs(t0).toFixed(1);
   const binaries = targets.map((name) => ({ name, file: R.builtBinaryPath(name) }));

@@ -55,6 +55,7 @@ test('bench/startup.mjs: medians and ratios against the real kubectl, sizes', ()
   const names = j.cases.map((c: { name: string }) => c.name);
   assert.ok(names.includes('kubectl-vcluster_certs --version') && names.includes('kubectl-vcluster_certs --help'));
   assert.ok(j.sizes.binary.gzip > 0 && j.sizes.binary.gzip < j.sizes.binary.bytes);
+  assert.ok(j.sizes.icu && j.sizes.icu.items < 1000, `ICU data reported, English-only: ${JSON.stringify(j.sizes.icu)}`);
   if (j.kubectl) {
     assert.not.match(j.kubectl.version ?? '', /dispatcher/, 'the real kubectl, not gcloud\'s dispatcher');
     for (const c of j.cases) assert.type(c.ratio_to_kubectl, 'number');
