@@ -7,7 +7,8 @@
 // assertions: the ratios are the result.
 //
 // When the ratio misses the target (or with --profile) a second interleaved loop shows where
-// the time goes: -A with --source secret (no execs), --concurrency 4/16, the CLI's CPU
+// the time goes: -A on the main thread only (VCERTS_THREADS=0: what the worker threads bring),
+// -A with --source secret (no execs), --concurrency 4/16, the CLI's CPU
 // (user+sys from /usr/bin/time) and the simulator's, the timeline from the request log
 // (start-up before the first request, the request phase, the tail after the last), and
 // inspectPki's CPU per PKI measured in this process.
@@ -122,7 +123,7 @@ interface Run {
 const isExec = (r: RequestRecord) => r.subresource === 'exec' || r.subresource === 'portforward';
 const verbKey = (r: RequestRecord) => `${r.verb} ${r.resource ?? r.path}${r.subresource ? `/${r.subresource}` : ''}`;
 
-function runOnce(args: string[]): Promise<Run> {
+function runOnce(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const timeFile = TIME ? path.join(tmpDir, 'time') : '';
   const argv = [...args, '--kubeconfig', cluster.kubeconfigPath, '-v', '-o', 'json'];
   const [cmd, cmdArgs] = TIME ? [TIME, ['-o', timeFile, '-f', '%U %S', bin, ...argv]] : [bin, argv];
@@ -132,7 +133,7 @@ function runOnce(args: string[]): Promise<Run> {
   const wall0 = Date.now();
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
@@ -179,15 +180,16 @@ interface Case {
   key: string;
   label: string;
   args: string[];
+  env?: Record<string, string>;
   runs: Run[];
 }
 
 async function interleaved(cases: Case[], runs: number, warmup: number): Promise<void> {
-  for (const c of cases) for (let i = 0; i < warmup; i++) await runOnce(c.args);
+  for (const c of cases) for (let i = 0; i < warmup; i++) await runOnce(c.args, c.env);
   for (let i = 0; i < runs; i++) {
     for (let j = 0; j < cases.length; j++) {
       const c = cases[(i + j) % cases.length]!; // rotate who goes first
-      c.runs.push(await runOnce(c.args));
+      c.runs.push(await runOnce(c.args, c.env));
     }
   }
 }
@@ -287,6 +289,7 @@ try {
     log(`\nprofile (${ratio > TARGET ? 'ratio missed the target' : '--profile'}): second interleaved loop, median of ${PRUNS} runs each`);
     const variants: Case[] = [
       { key: 'all', label: 'check -A (default: --source auto --concurrency 8)', args: ['check', '-A'], runs: [] },
+      { key: 'inline', label: 'check -A on the main thread only (VCERTS_THREADS=0)', args: ['check', '-A'], env: { VCERTS_THREADS: '0' }, runs: [] },
       { key: 'secret', label: 'check -A --source secret', args: ['check', '-A', '--source', 'secret'], runs: [] },
       { key: 'c4', label: 'check -A --concurrency 4', args: ['check', '-A', '--concurrency', '4'], runs: [] },
       { key: 'c16', label: 'check -A --concurrency 16', args: ['check', '-A', '--concurrency', '16'], runs: [] },
@@ -306,10 +309,11 @@ try {
       per.push(performance.now() - t);
     }
     const inspectMs = median(per);
-    const [sAll, sSecret] = [sums[0]!, sums[1]!];
+    const [sAll, sInline, sSecret] = [sums[0]!, sums[1]!, sums[2]!];
     log(`  inspectPki CPU: median ${inspectMs.toFixed(2)} ms per PKI -> ${f1(inspectMs * VCS)} ms for ${VCS} (one core)${sAll.cli_cpu_ms ? `, ${Math.round((100 * inspectMs * VCS) / sAll.cli_cpu_ms)}% of the CLI's CPU in -A` : ''}`);
     log(`  execs cost ${f1(sAll.median_ms - sSecret.median_ms)} ms of -A wall (${f1((sAll.median_ms - sSecret.median_ms) / VCS)} ms per vCluster); CLI CPU ${sAll.cli_cpu_ms !== null && sSecret.cli_cpu_ms !== null ? f1(sAll.cli_cpu_ms - sSecret.cli_cpu_ms) : '?'} ms, simulator CPU ${f1(sAll.sim_cpu_ms - sSecret.sim_cpu_ms)} ms`);
-    log(`  -A --source secret / one check --source secret: ${(sSecret.median_ms / sums[4]!.median_ms).toFixed(2)}`);
+    log(`  worker threads: -A ${f1(sAll.median_ms)} ms vs ${f1(sInline.median_ms)} ms on the main thread only (${(sAll.median_ms / sInline.median_ms).toFixed(2)}x)`);
+    log(`  -A --source secret / one check --source secret: ${(sSecret.median_ms / sums[5]!.median_ms).toFixed(2)}`);
     result.profile = { variants: sums, inspect_ms_per_pki: +inspectMs.toFixed(2) };
   }
   if (opt.json) console.log(JSON.stringify(result, null, 2));

@@ -16,7 +16,9 @@
 // --uri-template: full URL with {owner} {repo} {version} {file} placeholders.
 // --skip-build: archive the binaries already in dist/.
 // --full-icu: passed to build.mjs (keep every ICU locale; default English-only).
-// Archive timestamps come from SOURCE_DATE_EPOCH or the HEAD commit: same commit, same bytes.
+// Archive timestamps come from SOURCE_DATE_EPOCH or the HEAD commit, so the same binaries give
+// the same archive bytes. The binaries themselves reproduce for every cross-built target; the
+// build machine's own target embeds a V8 code cache, which differs from build to build.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
