@@ -202,14 +202,17 @@ export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOut
   const fleet = !opts.name;
   // Started first, so the workers boot while the lists below are in flight.
   const pool = fleet ? await startInspectPool(opts.threads ?? defaultThreads()) : undefined;
+  // Set when the check ends (also by an error): a Secret list arriving later starts no work.
+  let finished = false;
   try {
     // The Secrets and the workloads are listed at once.
     const secretsListed = opts.source === 'pod' ? Promise.resolve(SecretIndex.empty()) : SecretIndex.load(kube, opts);
     secretsListed.catch(() => {});
     // With -l the Secret list holds vClusters outside the selection; only inspect what was asked for.
     const ahead = pool && (opts.source === 'auto' || opts.source === 'secret') && !opts.labelSelector
-      ? secretsListed.then((index) => inspectAhead(index, pool, opts, now))
+      ? secretsListed.then((index) => (finished ? undefined : inspectAhead(index, pool, opts, now)))
       : undefined;
+    ahead?.catch(() => {}); // its error is secretsListed's, thrown below
     let vclusters: VCluster[];
     if (opts.name) {
       // With -A too: one name in several namespaces is ambiguous, so ask for -n.
@@ -228,6 +231,7 @@ export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOut
     const exitCode = Math.max(...reports.map((r) => EXIT_OF[r.result]));
     return { reports, exitCode, threads: pool?.threads ?? 0, offloaded: pool?.offloaded ?? 0 };
   } finally {
+    finished = true;
     await pool?.close();
   }
 }

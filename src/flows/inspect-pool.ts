@@ -46,6 +46,7 @@ export interface InspectPool {
   /** PKIs inspected by workers so far */
   readonly offloaded: number;
   inspect(files: PkiFiles, opts: InspectOptions): Promise<CertRow[]>;
+  /** Stops the workers; jobs not answered yet are rejected. */
   close(): Promise<void>;
 }
 
@@ -142,11 +143,14 @@ export async function startInspectPool(threads: number, source: string | undefin
       });
     },
     async close() {
+      // Whatever is still unanswered was asked for ahead and is no longer wanted: drop it
+      // rather than spend the CPU on it.
       closed = true;
-      for (const p of queue.splice(0)) runInline(p);
+      const abandoned = new Error('inspect pool closed');
+      for (const p of queue.splice(0)) p.reject(abandoned);
       await Promise.all(lanes.map(async (l) => {
         l.dead = true;
-        for (const p of l.pending.values()) runInline(p);
+        for (const p of l.pending.values()) p.reject(abandoned);
         l.pending.clear();
         await l.worker.terminate();
       }));

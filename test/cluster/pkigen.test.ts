@@ -577,11 +577,19 @@ v('low-level helpers: foreign CA and leaf', async () => {
 });
 
 v('temp dirs are removed', async () => {
-  const before = (await readdir(tmpdir())).filter((d) => d.startsWith('vcerts-pkigen-')).length;
-  await generatePki({ name: NAME, namespace: NS, reuseKeys: true });
-  await createCA('x');
-  const after = (await readdir(tmpdir())).filter((d) => d.startsWith('vcerts-pkigen-')).length;
-  assert.ok(after <= before, `${after} > ${before}`);
+  // A private TMPDIR: other test files generate PKIs in the shared one at the same time.
+  const own = await mkdtemp(join(tmpRoot, 'tmpdir-'));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = own;
+  try {
+    assert.is(tmpdir(), own);
+    await generatePki({ name: NAME, namespace: NS, reuseKeys: true });
+    await createCA('x');
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+  assert.equal(await readdir(own), []);
 });
 
 v('disk key cache: a second process reuses the first one\'s keys ($VCERTS_TEST_CACHE)', async () => {

@@ -82,12 +82,13 @@ test('no source (running from TypeScript) or no threads: inline', async () => {
   }
 });
 
-test('close() while jobs are queued still answers them', async () => {
+test('close() drops unanswered jobs: they reject instead of running inline on the way out', async () => {
   const pool = await startInspectPool(1, source);
-  const pending = pkis.map((files) => pool.inspect(files, opts));
+  const settled = Promise.allSettled(Array.from({ length: 20 }, () => pool.inspect(pkis[0]!, opts)));
   await pool.close();
-  const rows = await Promise.all(pending);
-  pkis.forEach((files, i) => assert.equal(rows[i], inspectPki(files, opts)));
+  const results = await settled;
+  assert.ok(results.every((r) => r.status === 'rejected' && /closed/.test(String(r.reason))), 'all dropped');
+  assert.is(pool.threads, 1);
 });
 
 test('defaultThreads: spare cores, capped; VCERTS_THREADS overrides', () => {
