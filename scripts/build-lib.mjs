@@ -205,7 +205,7 @@ export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile =
     minify,
     // yargs/yargs-parser call createRequire(import.meta.url), which is empty in CJS output.
     inject: [shim],
-    define: { 'import.meta.url': 'import_meta_url', __VERSION__: JSON.stringify(version), __TOP_HELP__: JSON.stringify(topHelp), __INSPECT_WORKER__: JSON.stringify(workerSource) },
+    define: { 'import.meta.url': 'import_meta_url', __VERSION__: JSON.stringify(version), __TOP_HELP__: JSON.stringify(topHelp), __INSPECT_WORKER__: JSON.stringify(workerSource ?? null) },
     plugins: [stubPlugin, ...(lazyStringWidth ? [lazyStringWidthPlugin] : []), ...(probe ? [probePlugin] : [])],
     metafile: true,
     // package.json "bin" points at the bundle; a SEA main script accepts the hashbang too.

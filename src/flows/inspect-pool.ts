@@ -11,7 +11,7 @@ import { packFiles } from '../pki/packed-files.js';
 import type { CertRow, PkiFiles } from '../pki/types.js';
 
 /** The worker bundle (src/pki/inspect-worker.ts), injected by build.mjs; absent when run from source. */
-declare const __INSPECT_WORKER__: string | undefined;
+declare const __INSPECT_WORKER__: string | null | undefined;
 
 export function builtWorkerSource(): string | undefined {
   return typeof __INSPECT_WORKER__ === 'string' ? __INSPECT_WORKER__ : undefined;

@@ -49,6 +49,14 @@ test('bundle: CJS for node, hashbang, version defined, yargs import.meta.url shi
   assert.match(help.stdout, /check \[name\]/);
 });
 
+test('the worker bundle rides in the main bundle as text, and inspectWorker: false leaves it out', async () => {
+  const worker = await B.bundleInspectWorker();
+  assert.match(worker, /parentPort/);
+  const withIt = await B.bundle({ outfile: path.join(tmp, 'with-worker.cjs') });
+  const without = await B.bundle({ outfile: path.join(tmp, 'without-worker.cjs'), inspectWorker: false });
+  assert.ok(withIt.bytes - without.bytes >= worker.length, `${withIt.bytes} vs ${without.bytes}`);
+});
+
 test('string-width front: real widths, real module only loaded for non-ASCII', async () => {
   const b = await B.bundle({ entry: path.join(FIX, 'string-width-main.ts'), outfile: path.join(tmp, 'sw.cjs'), minify: false });
   const samples = ['', 'abc', 'a\tb', '\x1b[31mred\x1b[0m', '古池や', '👍🏽 ok', 'e\u0301', 'ｈａｌｆ', '\u00a0x', '~!@#$%^&*()'];
