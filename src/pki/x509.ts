@@ -2,7 +2,7 @@
 // Pure, no I/O.
 
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
-import jsrsasign from 'jsrsasign';
+import jsrsasign from './jsrsasign.js';
 import { encodePem, looksLikePem, splitPem } from './pem.js';
 import { describeKey, keyInfoOf, parsePrivateKey } from './keys.js';
 import type { CertInfo, KeyInfo } from './types.js';
