@@ -13,7 +13,9 @@ type JsX509 = InstanceType<typeof X509>;
 
 /** The parsed objects behind a CertInfo, for verification and re-issuing. Not part of CertInfo itself. */
 export interface CertHandles {
-  js: JsX509;
+  /** the certificate's own jsrsasign reader, made on first use by jsReader() */
+  js?: JsX509;
+  der: Buffer;
   node: X509Certificate;
   /** DER of the subject / issuer Name, as hex (exact bytes, for name chaining and copying) */
   subjectHex: string;
@@ -28,6 +30,43 @@ export interface CertHandles {
 
 function publicKeyOf(h: CertHandles): KeyObject {
   return (h.publicKey ??= h.node.publicKey);
+}
+
+/** A jsrsasign reader of this certificate alone (for re-issuing; parsing uses the shared one). */
+function jsReader(h: CertHandles): JsX509 {
+  if (!h.js) {
+    const js = new X509();
+    js.readCertHex(h.der.toString('hex'));
+    h.js = withExtensionList(js);
+  }
+  return h.js;
+}
+
+type ReaderState = { hex: string | null; version: number; foffset: number; aExtInfo: unknown };
+let sharedReader: JsX509 | undefined;
+
+/**
+ * The one jsrsasign reader of this thread, loaded with `hex`. A new X509 defines some 150 closures,
+ * a tenth of the cost of reading a certificate; reading resets the state that jsrsasign keeps
+ * between calls (the constructor's initial values), so nothing of the previous certificate remains.
+ */
+function readShared(hex: string): JsX509 {
+  const js = (sharedReader ??= new X509());
+  const state = js as unknown as ReaderState;
+  state.hex = null;
+  state.version = 0;
+  state.foffset = 0;
+  state.aExtInfo = null;
+  js.readCertHex(hex);
+  return withExtensionList(js);
+}
+
+/** jsrsasign leaves a version 1 certificate (no extensions) without an extension list, and its
+ * getExtInfo then throws: give it the empty list it has. */
+function withExtensionList(js: JsX509): JsX509 {
+  const state = js as unknown as ReaderState;
+  state.aExtInfo ??= [];
+  return js;
 }
 
 const handles = new WeakMap<CertInfo, CertHandles>();
@@ -105,9 +144,9 @@ function parseDer(der: Buffer): ParsedDer {
   } catch {
     throw new Error('malformed certificate: the DER does not parse as X.509');
   }
-  const js = new X509();
+  let js: JsX509;
   try {
-    js.readCertHex(der.toString('hex'));
+    js = readShared(der.toString('hex'));
   } catch (e) {
     throw new Error(`malformed certificate: ${(e as Error).message}`);
   }
@@ -119,42 +158,106 @@ function parseDer(der: Buffer): ParsedDer {
   }
 }
 
-function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
-  const subject = js.getSubject() as unknown as { str: string; array: Array<Array<{ type: string; value: string }>> };
-  const issuer = js.getIssuer() as unknown as { str: string; array: Array<Array<{ type: string; value: string }>> };
-  const attrs = (n: typeof subject, type: string) => n.array.flat().filter((a) => a.type === type).map((a) => a.value);
-  const lastOf = (xs: string[]) => (xs.length ? xs[xs.length - 1]! : '');
+/**
+ * What jsrsasign reads out of a Name or an extension value, by its DER (hex). PKIs of one profile
+ * repeat these bytes: every leaf names the same issuer and has the same key usages, and across a
+ * fleet every apiserver.crt has the subject CN=kube-apiserver. Reading them once per process keeps
+ * a fleet check from parsing the same bytes thousands of times. Values are never handed out
+ * themselves (callers get copies), and each memo is bounded.
+ */
+class ParseMemo<V> {
+  private readonly values = new Map<string, V>();
 
-  const bcInfo = js.getExtInfo('basicConstraints');
-  const bc = bcInfo ? (js.getExtBasicConstraints() as { cA?: boolean } | undefined) : undefined;
-  const ku = js.getExtInfo('keyUsage') ? (js.getExtKeyUsage() as unknown as { names?: string[] }) : undefined;
-  const eku = js.getExtInfo('extKeyUsage') ? (js.getExtExtKeyUsage() as unknown as { array?: string[] }) : undefined;
-  const san = js.getExtInfo('subjectAltName')
-    ? (js.getExtSubjectAltName() as unknown as { array?: Array<Record<string, unknown>> })
-    : undefined;
+  constructor(private readonly limit = 4096) {}
+
+  get(key: string, read: () => V): V {
+    let v = this.values.get(key);
+    if (v === undefined) {
+      v = read(); // a throw is not remembered: the same bytes throw again
+      if (this.values.size >= this.limit) this.values.clear();
+      this.values.set(key, v);
+    }
+    return v;
+  }
+}
+
+interface NameFields {
+  str: string;
+  cn: string;
+  o: readonly string[];
+}
+interface SanFields {
+  dns: readonly string[];
+  ip: readonly string[];
+}
+
+const nameMemo = new ParseMemo<NameFields>();
+const bcMemo = new ParseMemo<{ cA: boolean }>();
+const kuMemo = new ParseMemo<readonly string[]>();
+const ekuMemo = new ParseMemo<readonly string[]>();
+const sanMemo = new ParseMemo<SanFields>();
+
+function readName(js: JsX509, hex: string): NameFields {
+  return nameMemo.get(hex, () => {
+    const n = js.getX500Name(hex) as unknown as { str: string; array: Array<Array<{ type: string; value: string }>> };
+    const attrs = (type: string) => n.array.flat().filter((a) => a.type === type).map((a) => a.value);
+    const cns = attrs('CN');
+    return { str: n.str, cn: cns.length ? cns[cns.length - 1]! : '', o: attrs('O') };
+  });
+}
+
+/** One extension's value read through `memo`: undefined when the certificate does not have it. */
+function readExt<V>(js: JsX509, name: string, memo: ParseMemo<V>, read: (valueHex: string, critical: boolean) => V): V | undefined {
+  const e = js.getExtInfo(name);
+  if (!e) return undefined;
+  const hex = ASN1HEX.getTLV((js as unknown as { hex: string }).hex, e.vidx);
+  const critical = e.critical === true;
+  return memo.get(`${critical ? 'c' : 'n'}${hex}`, () => read(hex, critical));
+}
+
+function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
+  const subjectHex = js.getSubjectHex();
+  const issuerHex = js.getIssuerHex();
+  const subject = readName(js, subjectHex);
+  const issuer = readName(js, issuerHex);
+  const bc = readExt(js, 'basicConstraints', bcMemo, (hex, crit) => ({
+    cA: (js.getExtBasicConstraints(hex, crit) as { cA?: boolean } | undefined)?.cA === true,
+  }));
+  const ku = readExt(js, 'keyUsage', kuMemo, (hex, crit) => (js.getExtKeyUsage(hex, crit) as unknown as { names?: string[] }).names ?? []);
+  const eku = readExt(js, 'extKeyUsage', ekuMemo, (hex, crit) =>
+    ((js.getExtExtKeyUsage(hex, crit) as unknown as { array?: unknown[] }).array ?? []).map(String),
+  );
+  const san = readExt(js, 'subjectAltName', sanMemo, (hex, crit) => {
+    const names = (js.getExtSubjectAltName(hex, crit) as unknown as { array?: Array<Record<string, unknown>> }).array ?? [];
+    return {
+      dns: names.filter((g) => typeof g.dns === 'string').map((g) => g.dns as string),
+      ip: names.filter((g) => typeof g.ip === 'string').map((g) => g.ip as string),
+    };
+  });
   const skid = js.getExtInfo('subjectKeyIdentifier')
     ? (js.getExtSubjectKeyIdentifier() as unknown as { kid?: { hex?: string } })
     : undefined;
+  // key identifiers are one CA's or one certificate's own: nothing to share across a fleet
   const akid = js.getExtInfo('authorityKeyIdentifier')
     ? (js.getExtAuthorityKeyIdentifier() as unknown as { kid?: { hex?: string } })
     : undefined;
 
   const sigName = js.getSignatureAlgorithmField();
   const info: CertInfo = {
-    subjectCN: lastOf(attrs(subject, 'CN')),
-    subjectO: attrs(subject, 'O'),
+    subjectCN: subject.cn,
+    subjectO: [...subject.o],
     subject: subject.str,
-    issuerCN: lastOf(attrs(issuer, 'CN')),
+    issuerCN: issuer.cn,
     issuer: issuer.str,
     serialHex: js.getSerialNumberHex().toLowerCase(),
     notBefore: parseAsn1Time(js.getNotBefore()),
     notAfter: parseAsn1Time(js.getNotAfter()),
     isCA: bc?.cA === true,
-    hasBasicConstraints: bcInfo !== undefined,
-    keyUsage: ku?.names ?? [],
-    extKeyUsage: (eku?.array ?? []).map(String),
-    dnsNames: (san?.array ?? []).filter((g) => typeof g.dns === 'string').map((g) => g.dns as string),
-    ipAddresses: (san?.array ?? []).filter((g) => typeof g.ip === 'string').map((g) => g.ip as string),
+    hasBasicConstraints: bc !== undefined,
+    keyUsage: [...(ku ?? [])],
+    extKeyUsage: [...(eku ?? [])],
+    dnsNames: [...(san?.dns ?? [])],
+    ipAddresses: [...(san?.ip ?? [])],
     subjectKeyId: skid?.kid?.hex?.toLowerCase(),
     authorityKeyId: akid?.kid?.hex?.toLowerCase(),
     signatureAlgorithm: SIG_ALG_NAMES[sigName] ?? sigName,
@@ -165,7 +268,7 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
   };
   if (info.subjectKeyId === undefined) delete info.subjectKeyId;
   if (info.authorityKeyId === undefined) delete info.authorityKeyId;
-  const h: CertHandles = { js, node, subjectHex: js.getSubjectHex(), issuerHex: js.getIssuerHex() };
+  const h: CertHandles = { der, node, subjectHex, issuerHex };
   info.publicKey = keyInfoOf(publicKeyOf(h));
   handles.set(info, h);
   return { info, handles: h };
@@ -286,7 +389,7 @@ export function keyTypeOf(cert: CertInfo): string {
 
 /** The DER (hex) of one extension's value (inside the OCTET STRING), and its criticality; undefined if absent. */
 export function extensionValueHex(cert: CertInfo, oidOrName: string): { hex: string; critical: boolean } | undefined {
-  const { js } = certHandles(cert);
+  const js = jsReader(certHandles(cert));
   const e = js.getExtInfo(oidOrName);
   if (!e) return undefined;
   const hex = (js as unknown as { hex: string }).hex;
@@ -295,7 +398,7 @@ export function extensionValueHex(cert: CertInfo, oidOrName: string): { hex: str
 
 /** OIDs of every extension in the certificate, in order. */
 export function extensionOids(cert: CertInfo): string[] {
-  const { js } = certHandles(cert);
+  const js = jsReader(certHandles(cert));
   const list = (js as unknown as { aExtInfo?: Array<{ oid: string }> }).aExtInfo ?? [];
   return list.map((e) => e.oid);
 }

@@ -3,9 +3,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeBase64, encodePem, splitPem } from '../../src/pki/pem.js';
-import { parseCertificate, parseCertificates, certMatchesKey, isIssuedBy, isSelfSigned } from '../../src/pki/x509.js';
+import { parseCertificate, parseCertificates, certMatchesKey, extensionOids, isIssuedBy, isSelfSigned } from '../../src/pki/x509.js';
 import { generatePki } from '../cluster/pkigen.js';
-import { CA_EXT, certBlocks, leaksKey, makeCert, nodeCert, opensslCert, type MadeCert } from './helpers.js';
+import { CA_EXT, certBlocks, leaksKey, makeCert, nodeCert, openssl, opensslCert, withTmp, type MadeCert } from './helpers.js';
 import type { CertInfo } from '../../src/pki/types.js';
 
 const test = suite('pki/x509');
@@ -90,6 +90,40 @@ test('RSA CA, ECDSA leaf with two O and v4/v6 SANs, EC P-384 CA and its RSA leaf
   assert.equal(leaf.extKeyUsage, ['serverAuth', 'clientAuth']);
   assert.equal(parseCertificate(ecCA.certPem).publicKey, { algorithm: 'EC', curve: 'secp384r1', bits: 384 });
   assert.is(parseCertificate(rsaLeafOfEc.certPem).signatureAlgorithm, 'ecdsa-with-SHA256'); // openssl's default digest
+});
+
+test('one jsrsasign reader for every parse: a v1 certificate read between v3 ones keeps none of their fields, and theirs come back the same', async () => {
+  // `openssl x509 -req` without extensions writes a version 1 certificate
+  const v1 = await withTmp(async (dir) => {
+    const csr = await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.pem', '-subj', '/CN=old-style'], undefined, dir);
+    return openssl(['x509', '-req', '-key', 'k.pem', '-days', '5'], csr, dir);
+  });
+  const first = parseCertificate(ecLeaf.certPem);
+  const old = parseCertificate(v1);
+  await agree(old, v1, 'v1');
+  assert.equal([old.dnsNames, old.ipAddresses, old.keyUsage, old.extKeyUsage, old.isCA, old.hasBasicConstraints], [[], [], [], [], false, false]);
+  assert.is(old.subjectKeyId, undefined);
+  assert.equal(parseCertificate(ecLeaf.certPem), first);
+  await agree(parseCertificate(rsaCA.certPem), rsaCA.certPem, 'rsa CA after v1');
+  // re-issuing reads extensions through the certificate's own reader, not the shared one
+  parseCertificate(rsaCA.certPem);
+  assert.equal(extensionOids(first), ['2.5.29.19', '2.5.29.15', '2.5.29.37', '2.5.29.17', '2.5.29.35', '2.5.29.14']);
+  assert.equal(extensionOids(old), []);
+});
+
+test('names and extensions read once per process: every CertInfo still gets its own arrays', () => {
+  const a = parseCertificate(ecLeaf.certPem);
+  a.dnsNames.push('mutated');
+  a.subjectO.push('mutated');
+  a.keyUsage.push('mutated');
+  a.extKeyUsage.length = 0;
+  const b = parseCertificate(ecLeaf.certPem);
+  assert.equal(b.dnsNames, ['vc1', 'kubernetes.default.svc']);
+  assert.equal(b.subjectO, ['system:masters', 'second org']);
+  assert.equal(b.keyUsage, ['digitalSignature', 'keyEncipherment']);
+  assert.equal(b.extKeyUsage, ['serverAuth', 'clientAuth']);
+  // the issuer Name of the leaf is the CA's subject Name: the same bytes, the same answer
+  assert.is(b.issuer, parseCertificate(rsaCA.certPem).subject);
 });
 
 test('DER input and PEM input give the same result', () => {
