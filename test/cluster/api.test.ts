@@ -229,6 +229,49 @@ test('API faults: counted, matched by verb/resource/name, logged requests', asyn
   ]);
 });
 
+test('chunked lists: limit and continue in key order, remainingItemCount without selectors, 410 after a change, 400 on a bad token', async ({ core, cluster }) => {
+  const whole = await core.listSecretForAllNamespaces({ labelSelector: 'app=vcluster' });
+  const keys = whole.items.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`);
+  assert.ok(keys.length >= 4, `${keys.length} secrets`);
+  assert.equal(keys, [...keys].sort(), 'byte order of namespace/name, like etcd keys');
+  const seen: string[] = [];
+  let cont: string | undefined;
+  let rv: string | undefined;
+  do {
+    const page = await core.listSecretForAllNamespaces({ labelSelector: 'app=vcluster', limit: 3, _continue: cont });
+    assert.ok(page.items.length <= 3);
+    rv ??= page.metadata?.resourceVersion;
+    assert.is(page.metadata?.resourceVersion, rv, 'every chunk is of the first one\'s revision');
+    assert.is(page.metadata?.remainingItemCount, undefined, 'not counted under a selector');
+    seen.push(...page.items.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`));
+    cont = page.metadata?._continue || undefined;
+  } while (cont);
+  assert.equal(seen, keys);
+
+  const first = await core.listSecretForAllNamespaces({ limit: 1 });
+  assert.is(first.items.length, 1);
+  assert.ok(first.metadata?._continue);
+  const total = (await core.listSecretForAllNamespaces()).items.length;
+  assert.is(first.metadata?.remainingItemCount, total - 1);
+  // a Secret written between chunks: the revision of the token is no longer what the list would show
+  await core.patchNamespacedSecret({ name: 'alpha-certs', namespace: 'team-a', body: { metadata: { annotations: { touched: 'yes' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  const expired = await statusOf(core.listSecretForAllNamespaces({ limit: 1, _continue: first.metadata?._continue }));
+  assert.is(expired.code, 410);
+  assert.is(expired.reason, 'Expired');
+  assert.match(expired.message, /continue parameter is too old/);
+  // other types did not change: their tokens still work
+  const nss = await core.listNamespace({ limit: 1 });
+  assert.is((await core.listNamespace({ limit: 1, _continue: nss.metadata?._continue })).items.length, 1);
+  const bad = await statusOf(core.listSecretForAllNamespaces({ limit: 1, _continue: 'not-a-token' }));
+  assert.is(bad.code, 400);
+  assert.match(bad.message, /continue key is not valid/);
+  assert.is((await statusOf(core.listSecretForAllNamespaces({ limit: -1 }))).code, 400);
+  // a fault can target the later chunks only
+  cluster.faults.add({ verb: 'list', resource: 'secrets', queryParam: 'continue', status: 410 });
+  const again = await core.listSecretForAllNamespaces({ limit: 1 });
+  assert.is((await statusOf(core.listSecretForAllNamespaces({ limit: 1, _continue: again.metadata?._continue }))).code, 410);
+});
+
 test('deletecollection of pods by label: the controller brings them back with new UIDs', async ({ core, cluster }) => {
   const before = (await core.listNamespacedPod({ namespace: 'team-a', labelSelector: 'app=vcluster' })).items.map((p) => p.metadata?.uid);
   const deleted = await core.deleteCollectionNamespacedPod({ namespace: 'team-a', labelSelector: 'app=vcluster,release=alpha' });

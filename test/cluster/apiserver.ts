@@ -130,6 +130,29 @@ function stamp<T extends KObject>(t: ResourceType, obj: T): T {
   return obj;
 }
 
+const CONTINUE_EXPIRED =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
+
+/** The key a list is ordered by (the store's byte order): namespace/name. */
+function listKey(o: KObject): string {
+  return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+}
+
+/** kube-apiserver's continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key>\u0000"}. */
+function encodeContinue(rv: number, lastKey: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: `${lastKey}\u0000` })).toString('base64url');
+}
+
+function decodeContinue(token: string): { rv: number; start: string } {
+  try {
+    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; rv?: unknown; start?: unknown };
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string' || !t.start.endsWith('\u0000')) throw new Error();
+    return { rv: t.rv, start: t.start.slice(0, -1) };
+  } catch {
+    throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  }
+}
+
 export class ApiServer {
   readonly server: https.Server;
   private readonly wss = new WebSocketServer({
@@ -300,7 +323,7 @@ export class ApiServer {
       namespace: target.namespace ?? (target.type === NAMESPACES ? target.name : undefined), name: target.name,
     };
     if (!authorize(user, attrs)) throw forbidden(user.name, verb, { ...target.type, subresource: target.subresource }, target.namespace, target.name);
-    const fault = this.deps.faults.takeApiFault({ verb, resource: target.type.plural, subresource: target.subresource, name: target.name, namespace: target.namespace });
+    const fault = this.deps.faults.takeApiFault({ verb, resource: target.type.plural, subresource: target.subresource, name: target.name, namespace: target.namespace, query: q });
     if (fault) throw statusForCode(fault.status, fault.message);
     if (target.namespace && target.type !== NAMESPACES && method !== 'GET' && method !== 'DELETE' &&
         !this.deps.store.peek(NAMESPACES, undefined, target.namespace)) {
@@ -372,14 +395,46 @@ export class ApiServer {
     };
   }
 
+  /**
+   * A list, in chunks when asked (`limit`, `continue`) as kube-apiserver serves them: the token
+   * carries the first chunk's resourceVersion and the last key served. The real server reads later
+   * chunks from that etcd revision; this one answers 410 Expired (as the real one does once the
+   * revision is compacted) when an object of the type changed since, so a client sees either a
+   * consistent list or the error it must handle.
+   */
   private list(t: Target, req: IncomingMessage, q: URLSearchParams): Reply {
     const { labels, fields } = this.selectors(t, q);
-    const items = this.deps.store.list(t.type, t.namespace, labels, fields).map((o) => clone(o));
-    const rv = String(this.deps.store.currentRevision);
-    if (this.wantsTable(req)) {
-      return { code: 200, body: toTable(t.type.kind, items, rv, q.get('includeObject')), contentType: 'application/json;as=Table;v=v1;g=meta.k8s.io' };
+    const store = this.deps.store;
+    let all = store.list(t.type, t.namespace, labels, fields);
+    const limitParam = q.get('limit');
+    if (limitParam !== null && !/^\d+$/.test(limitParam)) throw badRequest(`limit: Invalid value: "${limitParam}": must be a non-negative integer`);
+    const limit = Number(limitParam ?? 0);
+    const metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: String(store.currentRevision) };
+    const cont = q.get('continue');
+    if (cont) {
+      const token = decodeContinue(cont);
+      const since = store.eventsSince(token.rv);
+      if (!since || since.some((e) => e.resource === t.type)) {
+        throw new ApiError(410, 'Expired', CONTINUE_EXPIRED);
+      }
+      metadata.resourceVersion = String(token.rv);
+      all = all.filter((o) => listKey(o) > token.start);
     }
-    return { code: 200, body: { kind: `${t.type.kind}List`, apiVersion: apiVersionOf(t.type), metadata: { resourceVersion: rv }, items } };
+    let page = all;
+    if (limit > 0 && all.length > limit) {
+      page = all.slice(0, limit);
+      metadata.continue = encodeContinue(Number(metadata.resourceVersion), listKey(page[page.length - 1]!));
+      // the real server counts the rest only when no selector filters the list
+      if (!labels.length && !fields.length) metadata.remainingItemCount = all.length - limit;
+    }
+    if (this.wantsTable(req)) {
+      const table = toTable(t.type.kind, page.map((o) => clone(o)), metadata.resourceVersion, q.get('includeObject')) as { metadata: object };
+      table.metadata = metadata;
+      return { code: 200, body: table, contentType: 'application/json;as=Table;v=v1;g=meta.k8s.io' };
+    }
+    // what JSON.stringify({ kind, apiVersion, metadata, items }) writes, with each item's JSON made once
+    const head = JSON.stringify({ kind: `${t.type.kind}List`, apiVersion: apiVersionOf(t.type), metadata }).slice(0, -1);
+    return { code: 200, body: `${head},"items":[${page.map((o) => store.json(o)).join(',')}]}` };
   }
 
   private watch(t: Target, q: URLSearchParams, res: ServerResponse): void {

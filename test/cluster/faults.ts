@@ -9,6 +9,8 @@ export interface ApiFault {
   subresource?: string;
   name?: string;
   namespace?: string;
+  /** matches when the request's query has this parameter (e.g. 'continue': a list's later chunks) */
+  queryParam?: string;
   /** HTTP status code of the injected Status error */
   status: number;
   message?: string;
@@ -110,7 +112,7 @@ export class Faults {
     return undefined;
   }
 
-  takeApiFault(a: { verb: string; resource?: string; subresource?: string; name?: string; namespace?: string }): ApiFault | undefined {
+  takeApiFault(a: { verb: string; resource?: string; subresource?: string; name?: string; namespace?: string; query?: URLSearchParams }): ApiFault | undefined {
     return this.take(
       (r): r is ApiFault => 'status' in r,
       (r) =>
@@ -118,7 +120,8 @@ export class Faults {
         (r.resource === undefined || r.resource === a.resource) &&
         (r.subresource === undefined || r.subresource === a.subresource) &&
         (r.name === undefined || r.name === a.name) &&
-        (r.namespace === undefined || r.namespace === a.namespace),
+        (r.namespace === undefined || r.namespace === a.namespace) &&
+        (r.queryParam === undefined || a.query?.has(r.queryParam) === true),
     );
   }
 

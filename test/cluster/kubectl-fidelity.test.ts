@@ -107,6 +107,18 @@ for (const [index, candidate] of CANDIDATES.entries()) {
     assert.ok(all.includes(`${ns}/vc`));
   });
 
+  test('--chunk-size pages through limit/continue: the same objects, in the table and in -o name', async () => {
+    const whole = await ok(['get', 'secrets', '-A', '-o', 'name']);
+    const chunked = await ok(['get', 'secrets', '-A', '-o', 'name', '--chunk-size=1']);
+    assert.ok(whole.trim().split('\n').length >= 2);
+    assert.is(chunked, whole);
+    const before = env.cluster.requests.length;
+    const table = await ok(['get', 'secrets', '-A', '--chunk-size=1', '--no-headers']);
+    assert.is(table.trim().split('\n').length, whole.trim().split('\n').length);
+    const lists = env.cluster.requests.slice(before).filter((r) => r.verb === 'list' && r.resource === 'secrets');
+    assert.is(lists.length, whole.trim().split('\n').length, 'one request per chunk of one');
+  });
+
   const execCase = webSocketExec
     ? test
     : (name: string) => test.skip(`${candidate.label}: ${name} (SPDY exec, not simulated)`, () => undefined);

@@ -97,6 +97,22 @@ export class Store extends EventEmitter {
     return this.history.filter((e) => e.resourceVersion > rv);
   }
 
+  private readonly jsonOf = new WeakMap<KObject, string>();
+
+  /**
+   * The JSON of a stored object (from peek or list), made once: a write stores a new object, so
+   * it never goes stale. Lists of a large fleet are served from it, as kube-apiserver serves them
+   * from its watch cache, instead of copying and serializing every object on every list.
+   */
+  json(obj: KObject): string {
+    let json = this.jsonOf.get(obj);
+    if (json === undefined) {
+      json = JSON.stringify(obj);
+      this.jsonOf.set(obj, json);
+    }
+    return json;
+  }
+
   /** The stored object itself (do not mutate it; use update or mutate). */
   peek(t: ResourceType, namespace: string | undefined, name: string): KObject | undefined {
     return this.bucket(t).get(objectKey(t.namespaced ? namespace : undefined, name));
@@ -121,9 +137,9 @@ export class Store extends EventEmitter {
       if (!matchesFields(fields, obj)) continue;
       out.push(obj);
     }
-    return out.sort((a, b) =>
-      objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)),
-    );
+    // etcd's order: the keys' bytes (names are ASCII)
+    const keyed = out.map((o) => [objectKey(o.metadata.namespace, o.metadata.name), o] as const);
+    return keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
   }
 
   create(t: ResourceType, input: KObject): KObject {
