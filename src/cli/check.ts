@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { parseDuration } from './duration.js';
-import { connect, oneOf, withAllNamespaces, type GlobalArgs } from './flags.js';
+import { connect, oneOf, wholeNumber, withAllNamespaces, type GlobalArgs } from './flags.js';
 import type { Runner } from './index.js';
 
 interface CheckArgs extends GlobalArgs {
@@ -10,6 +10,7 @@ interface CheckArgs extends GlobalArgs {
   'warn-within'?: string;
   selector?: string;
   concurrency?: number;
+  'chunk-size'?: number;
 }
 
 export const checkCommand = (run: Runner) => ({
@@ -23,6 +24,7 @@ export const checkCommand = (run: Runner) => ({
       .option('warn-within', { type: 'string', describe: 'Flag certificates expiring within this duration as EXPIRING', default: '30d' })
       .option('selector', { alias: 'l', type: 'string', describe: 'Label selector on the vCluster StatefulSets/Deployments' })
       .option('concurrency', { type: 'number', describe: 'vClusters checked at once with -A', default: 8 })
+      .option('chunk-size', { type: 'number', describe: 'Secrets listed per API request, as kubectl --chunk-size (0: all in one request)', default: 100 })
       .example('$0 check my-vcluster -n team-a', 'table of every certificate')
       .example('$0 check -A -o json', 'the whole fleet, for scripts')
       .epilog('Exit codes: 0 all OK, 1 something expires within --warn-within (or Secret and disk differ), 2 EXPIRED / NOT YET VALID / INVALID, 3 could not check.'),
@@ -30,6 +32,7 @@ export const checkCommand = (run: Runner) => ({
     const format = oneOf(args.output, ['table', 'wide', 'json', 'yaml'] as const, '-o/--output', 'table');
     const source = oneOf(args.source, ['auto', 'both', 'secret', 'pod'] as const, '--source', 'auto');
     const warnWithinMs = parseDuration(args['warn-within'] ?? '30d', '--warn-within');
+    const chunkSize = wholeNumber(args['chunk-size'], '--chunk-size', 100);
     const kube = await connect(args);
     const { runCheck } = await import('../flows/check.js');
     const { renderReports } = await import('../output/check.js');
@@ -41,7 +44,8 @@ export const checkCommand = (run: Runner) => ({
       labelSelector: args.selector,
       source,
       warnWithinMs,
-      concurrency: Math.max(1, args.concurrency ?? 8),
+      concurrency: Math.max(1, wholeNumber(args.concurrency, '--concurrency', 8)),
+      chunkSize,
     });
     process.stdout.write(await renderReports(outcome.reports, format, useColor()));
     // A single vCluster's failure is an error line on stderr too, for scripts reading stdout as data.

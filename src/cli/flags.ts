@@ -33,6 +33,15 @@ export function oneOf<T extends string>(value: string | undefined, allowed: read
   throw new UserError(`unknown ${flag} value "${value}": use one of ${allowed.join(', ')}`);
 }
 
+/** A flag that takes a whole number (0 or more); a one-line error for anything else. */
+export function wholeNumber(value: number | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UserError(`${flag} takes a whole number (0 or more)${Number.isNaN(value) ? '' : `, not ${value}`}`);
+  }
+  return value;
+}
+
 export async function connect(args: GlobalArgs) {
   const { Kube } = await import('../kube/client.js');
   return Kube.connect({

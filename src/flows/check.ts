@@ -27,6 +27,8 @@ export interface CheckOptions {
   concurrency?: number;
   /** worker threads for certificate inspection in fleet mode (default: one per spare core) */
   threads?: number;
+  /** Secrets per list request (0: all in one) */
+  chunkSize?: number;
 }
 
 export interface DriftEntry {
@@ -176,13 +178,12 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (t: T) => Promise
 }
 
 /**
- * Fleet mode: inspect every `<name>-certs` Secret as soon as the list arrives, while the workloads
- * are still being listed. Results are keyed by the Secret object, so checkOne only uses them for
- * the very Secret it reads.
+ * Fleet mode: inspect every `<name>-certs` Secret of a listed chunk as soon as it arrives, while
+ * the rest of the list and the workloads are still in flight. Results are keyed by the Secret
+ * object, so checkOne only uses them for the very Secret it reads.
  */
-function inspectAhead(index: SecretIndex, pool: InspectPool, opts: CheckOptions, now: Date): Map<V1Secret, Promise<CertRow[]>> {
-  const ahead = new Map<V1Secret, Promise<CertRow[]>>();
-  for (const secret of index.all()) {
+function inspectAhead(secrets: V1Secret[], pool: InspectPool, opts: CheckOptions, now: Date, ahead: Map<V1Secret, Promise<CertRow[]>>): void {
+  for (const secret of secrets) {
     if (!secret.metadata?.name?.endsWith('-certs') || !secret.data) continue;
     let files: PkiFiles;
     try {
@@ -194,7 +195,6 @@ function inspectAhead(index: SecretIndex, pool: InspectPool, opts: CheckOptions,
     rows.catch(() => {}); // awaited (and reported) by checkOne, if it is a vCluster's
     ahead.set(secret, rows);
   }
-  return ahead;
 }
 
 export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOutcome> {
@@ -205,14 +205,16 @@ export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOut
   // Set when the check ends (also by an error): a Secret list arriving later starts no work.
   let finished = false;
   try {
-    // The Secrets and the workloads are listed at once.
-    const secretsListed = opts.source === 'pod' ? Promise.resolve(SecretIndex.empty()) : SecretIndex.load(kube, opts);
-    secretsListed.catch(() => {});
     // With -l the Secret list holds vClusters outside the selection; only inspect what was asked for.
     const ahead = pool && (opts.source === 'auto' || opts.source === 'secret') && !opts.labelSelector
-      ? secretsListed.then((index) => (finished ? undefined : inspectAhead(index, pool, opts, now)))
+      ? new Map<V1Secret, Promise<CertRow[]>>()
       : undefined;
-    ahead?.catch(() => {}); // its error is secretsListed's, thrown below
+    const onPage = ahead && ((secrets: V1Secret[]) => {
+      if (!finished) inspectAhead(secrets, pool!, opts, now, ahead);
+    });
+    // The Secrets and the workloads are listed at once.
+    const secretsListed = opts.source === 'pod' ? Promise.resolve(SecretIndex.empty()) : SecretIndex.load(kube, opts, { onPage, chunkSize: opts.chunkSize });
+    secretsListed.catch(() => {});
     let vclusters: VCluster[];
     if (opts.name) {
       // With -A too: one name in several namespaces is ambiguous, so ask for -n.
@@ -225,9 +227,8 @@ export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOut
       }
     }
     const secrets = await secretsListed;
-    const inspected = await ahead;
     vclusters.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-    const reports = await mapBounded(vclusters, opts.concurrency ?? 8, (vc) => checkOne(kube, vc, opts, now, secrets, pool, inspected));
+    const reports = await mapBounded(vclusters, opts.concurrency ?? 8, (vc) => checkOne(kube, vc, opts, now, secrets, pool, ahead));
     const exitCode = Math.max(...reports.map((r) => EXIT_OF[r.result]));
     return { reports, exitCode, threads: pool?.threads ?? 0, offloaded: pool?.offloaded ?? 0 };
   } finally {

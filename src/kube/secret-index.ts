@@ -4,17 +4,61 @@ import type { Kube } from './client.js';
 import { apiStatusCode } from './client.js';
 import type { V1Secret } from './k8s.js';
 
+/** Secrets per list request by default (`check --chunk-size`). */
+export const CHUNK_SIZE = 100;
+
 export class SecretIndex {
   private constructor(private readonly byKey: Map<string, V1Secret> | null) {}
 
-  /** Lists once; without list rights the index is empty and callers fall back to GETs. */
-  static async load(kube: Kube, scope: { namespace: string; allNamespaces?: boolean }): Promise<SecretIndex> {
+  /**
+   * Lists in chunks (like kubectl's --chunk-size, smaller by default: a vCluster's Secrets are
+   * ~70 KiB each; 0 = one request), handing each chunk to `onPage` as it arrives so that the caller
+   * can start on it while the next one is in flight. A continue token that expired (410: the list
+   * changed meanwhile) restarts the list once, whole. Without list rights the index is empty and
+   * callers fall back to GETs.
+   */
+  static async load(
+    kube: Kube,
+    scope: { namespace: string; allNamespaces?: boolean },
+    opts: { onPage?: (secrets: V1Secret[]) => void; chunkSize?: number } = {},
+  ): Promise<SecretIndex> {
+    const { onPage } = opts;
+    const limit = (opts.chunkSize ?? CHUNK_SIZE) || undefined;
     const labelSelector = 'app=vcluster';
+    const where = scope.allNamespaces ? 'in all namespaces' : `in namespace ${scope.namespace}`;
+    const listPage = (limit?: number, cont?: string) =>
+      kube.call(`list vCluster secrets ${where}`, () =>
+        scope.allNamespaces
+          ? kube.core.listSecretForAllNamespaces({ labelSelector, limit, _continue: cont }, kube.opts)
+          : kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector, limit, _continue: cont }, kube.opts),
+      );
+    const byKey = new Map<string, V1Secret>();
+    const add = (items: V1Secret[]) => {
+      for (const s of items) byKey.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);
+      onPage?.(items);
+    };
     try {
-      const list = scope.allNamespaces
-        ? await kube.call('list vCluster secrets in all namespaces', () => kube.core.listSecretForAllNamespaces({ labelSelector }, kube.opts))
-        : await kube.call(`list vCluster secrets in namespace ${scope.namespace}`, () => kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector }, kube.opts));
-      return new SecretIndex(new Map(list.items.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s])));
+      // The next chunk is asked for before this one is handed on.
+      let next: ReturnType<typeof listPage> | undefined = listPage(limit);
+      let continued = false;
+      while (next) {
+        let list;
+        try {
+          list = await next;
+        } catch (err) {
+          if (!continued || apiStatusCode(err) !== 410) throw err;
+          // The list changed between chunks: read it whole, at one revision.
+          byKey.clear();
+          add((await listPage()).items);
+          break;
+        }
+        const cont: string | undefined = list.metadata?._continue || undefined;
+        next = cont ? listPage(limit, cont) : undefined;
+        next?.catch(() => {}); // awaited on the next turn of the loop
+        continued = true;
+        add(list.items);
+      }
+      return new SecretIndex(byKey);
     } catch (err) {
       if (apiStatusCode(err) === 403) return new SecretIndex(null);
       throw err;

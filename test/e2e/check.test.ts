@@ -209,6 +209,25 @@ test('fleet: -A checks every vCluster, -l narrows, the exit code is the worst', 
   assert.not.match(inline.stderr, /inspect threads/);
   assert.is(threaded.code, inline.code);
   assert.is(strip(json(threaded)), strip(json(inline)));
+  // The Secrets are listed in chunks (inspection starts on the first); the result does not depend on them.
+  const secretLists = (from: number) => cluster.requests.slice(from).filter((q) => q.verb === 'list' && q.resource === 'secrets');
+  let from = cluster.requests.length;
+  const oneByOne = await runCli(['check', '-A', '-o', 'json', '--chunk-size', '1'], env);
+  const chunks = secretLists(from).length;
+  assert.ok(chunks > 6, `one list request per Secret: ${chunks}`);
+  assert.is(strip(json(oneByOne)), strip(json(inline)));
+  from = cluster.requests.length;
+  const whole = await runCli(['check', '-A', '-o', 'json', '--chunk-size', '0'], env);
+  assert.is(secretLists(from).length, 1);
+  assert.is(strip(json(whole)), strip(json(inline)));
+  // A Secret written between chunks expires the continue token (410): the list is read again, whole.
+  const expire = cluster.faults.add({ verb: 'list', resource: 'secrets', queryParam: 'continue', status: 410 });
+  from = cluster.requests.length;
+  const restarted = await runCli(['check', '-A', '-o', 'json', '--chunk-size', '2'], env);
+  assert.is(expire.hits, 1);
+  assert.equal(secretLists(from).map((q) => q.code), [200, 410, 200]);
+  assert.is(restarted.code, inline.code);
+  assert.is(strip(json(restarted)), strip(json(inline)));
   const both = json(await runCli(['check', '-A', '--source', 'both', '-o', 'json'], env));
   const drifty = both.vclusters.find((v: { namespace: string }) => v.namespace === 'ns-drift');
   assert.is(drifty.result, 'EXPIRING');
@@ -268,6 +287,8 @@ test('bad input: one line, what to do, exit 3, no stack trace (which -v shows)',
     [['check', 'ok', '-n', 'ns-ok', '-o', 'xml'], env, /unknown -o\/--output value "xml": use one of table, wide, json, yaml/],
     [['check', 'ok', '-n', 'ns-ok', '--warn-within', 'soon'], env, /invalid --warn-within "soon": use a duration like 30d/],
     [['check', 'ok', '-n', 'ns-ok', '--frobnicate'], env, /Unknown argument: frobnicate/],
+    [['check', 'ok', '-n', 'ns-ok', '--chunk-size', '-5'], env, /--chunk-size takes a whole number \(0 or more\), not -5/],
+    [['check', 'ok', '-n', 'ns-ok', '--chunk-size', 'many'], env, /--chunk-size takes a whole number \(0 or more\)$/m],
   ];
   for (const [args, e, re] of cases) {
     const r = await runCli(args, e);
