@@ -18,9 +18,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(prebuilt);
     return 0;
   }
+  // The bundle run by an older node (npm install -g skips engines checks unless asked): the
+  // Kubernetes client fails obscurely there, so say what is needed instead.
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < MIN_NODE_MAJOR) {
+    process.stderr.write(`error: kubectl-vcluster_certs needs Node.js ${MIN_NODE_MAJOR} or newer, this is ${process.versions.node}; use the standalone binary (no Node.js needed) or upgrade Node.js\n`);
+    return 3;
+  }
   const { runCli } = await import('./cli/index.js');
   return runCli(argv);
 }
+
+/** @kubernetes/client-node 2.x needs Node.js 22. */
+const MIN_NODE_MAJOR = 22;
 
 /** Exit once stdout and stderr are flushed: an abandoned connection must not keep us alive. */
 function exitWhenFlushed(code: number): void {

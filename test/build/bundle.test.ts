@@ -57,6 +57,21 @@ test('the worker bundle rides in the main bundle as text, and inspectWorker: fal
   assert.ok(withIt.bytes - without.bytes >= worker.length, `${withIt.bytes} vs ${without.bytes}`);
 });
 
+// The machine's own node (20 here), or another one older than 22; the test is a named skip without one.
+const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => {
+  const v = spawnSync(p, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+  return v.status === 0 && Number(v.stdout.split('.')[0]) < 22;
+});
+
+(OLD_NODE ? test : test.skip)('the bundle on a Node.js older than 22 says what it needs, one line, exit 3 (--version still answers)', async () => {
+  const out = path.join(tmp, 'old-node.cjs');
+  await B.bundle({ outfile: out });
+  const r = spawnSync(OLD_NODE!, [out, 'check', '-A'], { encoding: 'utf8' });
+  assert.is(r.status, 3, r.stderr);
+  assert.match(r.stderr, /^error: kubectl-vcluster_certs needs Node\.js 22 or newer, this is 2\d\.[\d.]+; use the standalone binary \(no Node\.js needed\) or upgrade Node\.js\n$/);
+  assert.is(spawnSync(OLD_NODE!, [out, '--version'], { encoding: 'utf8' }).stdout, `kubectl-vcluster_certs ${B.pkgJson().version}\n`);
+});
+
 test('string-width front: real widths, real module only loaded for non-ASCII', async () => {
   const b = await B.bundle({ entry: path.join(FIX, 'string-width-main.ts'), outfile: path.join(tmp, 'sw.cjs'), minify: false });
   const samples = ['', 'abc', 'a\tb', '\x1b[31mred\x1b[0m', '古池や', '👍🏽 ok', 'e\u0301', 'ｈａｌｆ', '\u00a0x', '~!@#$%^&*()'];
