@@ -21,7 +21,6 @@
 // about 25 s of set-up on 2 cores; the check's work does not depend on it).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:https';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,11 +90,6 @@ const pkis = await Promise.all(
 await Promise.all(fleet.map((vc, i) => cluster.addVCluster({ ...vc, pki: pkis[i % PKIS]! })));
 await Promise.all(fleet.map((vc) => cluster.waitReady(vc.namespace, vc.name, 180_000)));
 const setupMs = performance.now() - tSetup;
-// TLS connections the API server accepted (exec/port-forward upgrades included): the simulator's
-// https.Server, reached read-only through its (TypeScript-private) field.
-let tlsConnections = 0;
-const apiServer = (cluster as unknown as { api?: { server?: Server } }).api?.server;
-apiServer?.on('secureConnection', () => tlsConnections++);
 logErr(`${(setupMs / 1000).toFixed(1)} s\n`);
 
 // --- one timed run ---------------------------------------------------------------------------
@@ -107,7 +101,7 @@ interface Run {
   simCpuMs: number;
   rest: number;
   execs: number;
-  /** TLS connections accepted by the simulated API server during the run */
+  /** TLS connections that carried the run's requests */
   tls?: number;
   byVerb: Record<string, number>;
   /** CLI's own `-v` line */
@@ -128,7 +122,6 @@ function runOnce(args: string[], env: Record<string, string> = {}): Promise<Run>
   const argv = [...args, '--kubeconfig', cluster.kubeconfigPath, '-v', '-o', 'json'];
   const [cmd, cmdArgs] = TIME ? [TIME, ['-o', timeFile, '-f', '%U %S', bin, ...argv]] : [bin, argv];
   const from = cluster.requests.length;
-  const tls0 = tlsConnections;
   const cpu0 = process.cpuUsage();
   const wall0 = Date.now();
   const t0 = performance.now();
@@ -163,7 +156,8 @@ function runOnce(args: string[], env: Record<string, string> = {}): Promise<Run>
         simCpuMs: (cpu.user + cpu.system) / 1000,
         rest: reqs.filter((r) => !isExec(r)).length,
         execs: reqs.filter(isExec).length,
-        tls: apiServer ? tlsConnections - tls0 : undefined,
+        // the TLS connections that carried the run's requests (exec/port-forward upgrades included)
+        tls: new Set(reqs.map((r) => r.connection)).size,
         byVerb,
         cliRequests: v ? Number(v[1]) : undefined,
         cliExecs: v ? Number(v[2]) : undefined,

@@ -1,5 +1,6 @@
 // One handle on the host cluster: typed API clients, a request timeout, a request
 // counter (bench), and translation of every failure into a one-line UserError.
+import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import {
   ApiException,
@@ -15,6 +16,38 @@ import { resolveKubeConfig, type ClusterFlags, type ResolvedConfig } from './con
 export interface KubeOptions extends ClusterFlags {
   /** milliseconds; 0 = none */
   requestTimeoutMs?: number;
+}
+
+const TLS_OPTION_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+
+/**
+ * client-node gives every REST request a new undici Agent, so a new TCP and TLS connection: one
+ * handshake per list chunk. Requests with the same cluster and TLS options share one Agent here,
+ * so sequential requests reuse a connection, as kubectl's do. Options that change (an exec plugin
+ * handing out a new client certificate) get an Agent of their own. The options are only hashed.
+ */
+function shareDispatchers(kc: KubeConfig): void {
+  type Create = (this: unknown, cluster: { server?: string; proxyUrl?: string; skipTLSVerify?: boolean } | null, agentOptions: Record<string, unknown>) => unknown;
+  const target = kc as unknown as { createDispatcher?: Create };
+  const create = target.createDispatcher;
+  if (typeof create !== 'function') return; // a client-node without it: nothing to share
+  const shared = new Map<string, unknown>();
+  target.createDispatcher = function (cluster, agentOptions) {
+    const h = createHash('sha256');
+    h.update(JSON.stringify([cluster?.server, cluster?.proxyUrl, cluster?.skipTLSVerify]));
+    for (const k of TLS_OPTION_KEYS) {
+      const v = agentOptions[k];
+      h.update(`\0${k}=`);
+      if (v !== undefined) h.update(Buffer.isBuffer(v) ? v : String(v));
+    }
+    const key = h.digest('hex');
+    let dispatcher = shared.get(key);
+    if (dispatcher === undefined) {
+      dispatcher = create.call(this, cluster, agentOptions);
+      if (dispatcher !== undefined) shared.set(key, dispatcher);
+    }
+    return dispatcher;
+  };
 }
 
 export class Kube {
@@ -36,6 +69,7 @@ export class Kube {
     this.server = resolved.server;
     this.contextName = resolved.contextName;
     this.requestTimeoutMs = requestTimeoutMs;
+    shareDispatchers(this.kc);
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.apps = this.kc.makeApiClient(AppsV1Api);
     this.coordination = this.kc.makeApiClient(CoordinationV1Api);

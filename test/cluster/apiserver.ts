@@ -165,6 +165,18 @@ export class ApiServer {
   });
   private readonly watchers = new Set<ServerResponse>();
   private address = '127.0.0.1:0';
+  private readonly connectionIds = new WeakMap<object, number>();
+  private connections = 0;
+
+  /** A number per TLS connection, in the order they were accepted (from 1). */
+  private connectionOf(req: IncomingMessage): number {
+    let id = this.connectionIds.get(req.socket);
+    if (id === undefined) {
+      id = ++this.connections;
+      this.connectionIds.set(req.socket, id);
+    }
+    return id;
+  }
 
   constructor(private readonly deps: ServerDeps) {
     this.server = https.createServer({
@@ -223,7 +235,7 @@ export class ApiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://sim');
-    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, verb: '', user: '', code: 0, time: Date.now() };
+    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, verb: '', user: '', code: 0, time: Date.now(), connection: this.connectionOf(req) };
     let reply: Reply;
     try {
       const user = this.authenticate(req);
@@ -747,7 +759,7 @@ export class ApiServer {
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://sim');
-    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, verb: 'create', user: '', code: 0, time: Date.now() };
+    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, verb: 'create', user: '', code: 0, time: Date.now(), connection: this.connectionOf(req) };
     try {
       const user = this.authenticate(req);
       record.user = user.name;

@@ -73,6 +73,8 @@ export interface RequestRecord {
   /** for exec: the command */
   command?: string[];
   time: number;
+  /** which TLS connection carried it: requests with the same number shared one connection */
+  connection: number;
 }
 
 export class Faults {

@@ -215,6 +215,10 @@ test('fleet: -A checks every vCluster, -l narrows, the exit code is the worst', 
   const oneByOne = await runCli(['check', '-A', '-o', 'json', '--chunk-size', '1'], env);
   const chunks = secretLists(from).length;
   assert.ok(chunks > 6, `one list request per Secret: ${chunks}`);
+  // A connection per concurrent request at most (four lists, then up to --concurrency GETs), not
+  // one per request: sequential chunks reuse one.
+  const connections = new Set(cluster.requests.slice(from).map((q) => q.connection));
+  assert.ok(connections.size <= 8 && connections.size * 3 < chunks, `${chunks + 3} requests over ${connections.size} connections`);
   assert.is(strip(json(oneByOne)), strip(json(inline)));
   from = cluster.requests.length;
   const whole = await runCli(['check', '-A', '-o', 'json', '--chunk-size', '0'], env);
