@@ -91,7 +91,7 @@ function contentError(vc: VCluster, emptyKeys: string[], rows: CertRow[]): strin
 
 async function checkOne(
   kube: Kube, vc: VCluster, opts: CheckOptions, now: Date, secrets: SecretIndex,
-  pool: InspectPool | undefined, inspected: Map<V1Secret, Promise<CertRow[]>> | undefined,
+  pool: InspectPool | undefined, ahead: Ahead | undefined,
 ): Promise<VClusterReport> {
   const fleet = pool !== undefined;
   const report: VClusterReport = {
@@ -112,9 +112,9 @@ async function checkOne(
     let secretRows: Promise<CertRow[]> | undefined;
     let emptyKeys: string[] = [];
     if (opts.source !== 'pod') {
-      const s = await readPkiFromSecret(kube, vc, secrets);
+      const s = await readPkiFromSecret(kube, vc, secrets, ahead?.files);
       secretFiles = s.files;
-      secretRows = inspected?.get(s.secret);
+      secretRows = ahead?.rows.get(s.secret);
       emptyKeys = s.emptyKeys;
       const last = s.secret.metadata?.annotations?.[STATE_ANNOTATION] ?? '';
       const interrupted = /^committed\/(\d+)\/([\w-]+)$/.exec(last);
@@ -182,7 +182,12 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (t: T) => Promise
  * the rest of the list and the workloads are still in flight. Results are keyed by the Secret
  * object, so checkOne only uses them for the very Secret it reads.
  */
-function inspectAhead(secrets: V1Secret[], pool: InspectPool, opts: CheckOptions, now: Date, ahead: Map<V1Secret, Promise<CertRow[]>>): void {
+interface Ahead {
+  rows: Map<V1Secret, Promise<CertRow[]>>;
+  files: WeakMap<V1Secret, PkiFiles>;
+}
+
+function inspectAhead(secrets: V1Secret[], pool: InspectPool, opts: CheckOptions, now: Date, ahead: Ahead): void {
   for (const secret of secrets) {
     if (!secret.metadata?.name?.endsWith('-certs') || !secret.data) continue;
     let files: PkiFiles;
@@ -193,7 +198,8 @@ function inspectAhead(secrets: V1Secret[], pool: InspectPool, opts: CheckOptions
     }
     const rows = pool.inspect(files, { now, warnWithinMs: opts.warnWithinMs });
     rows.catch(() => {}); // awaited (and reported) by checkOne, if it is a vCluster's
-    ahead.set(secret, rows);
+    ahead.rows.set(secret, rows);
+    ahead.files.set(secret, files);
   }
 }
 
@@ -206,8 +212,8 @@ export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOut
   let finished = false;
   try {
     // With -l the Secret list holds vClusters outside the selection; only inspect what was asked for.
-    const ahead = pool && (opts.source === 'auto' || opts.source === 'secret') && !opts.labelSelector
-      ? new Map<V1Secret, Promise<CertRow[]>>()
+    const ahead: Ahead | undefined = pool && (opts.source === 'auto' || opts.source === 'secret') && !opts.labelSelector
+      ? { rows: new Map(), files: new WeakMap() }
       : undefined;
     const onPage = ahead && ((secrets: V1Secret[]) => {
       if (!finished) inspectAhead(secrets, pool!, opts, now, ahead);

@@ -25,7 +25,13 @@ export interface SecretPki {
   emptyKeys: string[];
 }
 
-export async function readPkiFromSecret(kube: Kube, vc: Pick<VCluster, 'name' | 'namespace'>, index?: SecretIndex): Promise<SecretPki> {
+/**
+ * The PKI in the vCluster's `<name>-certs` Secret: from `index` when it was listed, else read.
+ * `decoded` holds the files of Secrets decoded before (a fleet check inspects them as they arrive).
+ */
+export async function readPkiFromSecret(
+  kube: Kube, vc: Pick<VCluster, 'name' | 'namespace'>, index?: SecretIndex, decoded?: WeakMap<V1Secret, PkiFiles>,
+): Promise<SecretPki> {
   const name = certsSecretName(vc.name);
   const secret = index?.get(vc.namespace, name) ?? await kube.call(`read secret ${vc.namespace}/${name}`,
     () => kube.core.readNamespacedSecret({ name, namespace: vc.namespace }, kube.opts), 'null');
@@ -34,7 +40,8 @@ export async function readPkiFromSecret(kube: Kube, vc: Pick<VCluster, 'name' | 
   }
   const data = secret.data ?? {};
   const emptyKeys = Object.keys(data).filter((k) => !data[k]).sort();
-  return { files: filesFromSecretData(data), secret, resourceVersion: secret.metadata?.resourceVersion ?? '', emptyKeys };
+  const files = decoded?.get(secret) ?? filesFromSecretData(data);
+  return { files, secret, resourceVersion: secret.metadata?.resourceVersion ?? '', emptyKeys };
 }
 
 /** Turns a tar member name into a safe path relative to the PKI dir, or null to skip it. */

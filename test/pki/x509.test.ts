@@ -221,7 +221,11 @@ test('decodeBase64 and PEM bodies: the canonical fast path and the lenient path 
     assert.ok(decodeBase64(ok)?.equals(bytes.subarray(0, ok.trim() ? 301 : 0)), JSON.stringify(ok.slice(0, 20)));
   }
   // Buffer.from would skip the bad characters; these must be refused.
-  for (const bad of [`${b64.slice(0, 8)}!${b64.slice(8)}`, `${b64}%`, 'Zm9v=YmFy', '-_-_']) assert.is(decodeBase64(bad), undefined, bad);
+  for (const bad of [`${b64.slice(0, 8)}!${b64.slice(8)}`, `${b64}%`, 'Zm9v=YmFy', 'Zm9=vYmF', 'Zm9vYmE=Zm9vYmE=', '-_-_', 'Zm9-', 'Zm9_YmFy', '====']) {
+    assert.is(decodeBase64(bad), undefined, bad);
+  }
+  // not canonical (the last character has bits that no byte uses), still base64: the same bytes as Buffer.from
+  for (const odd of ['QR==', 'QUK=', 'Zm9vYmFy', 'Zm9vYg==']) assert.ok(decodeBase64(odd)?.equals(Buffer.from(odd, 'base64')), odd);
   // PEM: 64-column (fast), 76-column and CRLF (lenient) bodies give the same DER; a stray '!' is refused.
   const pem = encodePem('CERTIFICATE', bytes);
   const body = b64.replace(/(.{76})/g, '$1\n');
