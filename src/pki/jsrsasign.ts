@@ -9,30 +9,51 @@
 
 import jsrsasign from 'jsrsasign';
 
-type Asn1Hex = { getL(s: string, idx: number): string; getVblen(s: string, idx: number): number };
+type Asn1Hex = { getVblen(s: string, idx: number): number };
 type Asn1Util = { oidHexToInt(hex: string): string };
 
 const asn1hex = (jsrsasign as unknown as { ASN1HEX: Asn1Hex }).ASN1HEX;
 const asn1util = (jsrsasign as unknown as { KJUR: { asn1: { ASN1Util: Asn1Util } } }).KJUR.asn1.ASN1Util;
 
-const HEX = /^[0-9a-fA-F]*$/;
 const HEX_PAIRS = /^(?:[0-9a-fA-F]{2})+$/;
 
 /** jsrsasign's own helpers, as loaded. */
 export const originalGetVblen = asn1hex.getVblen;
 export const originalOidHexToInt = asn1util.oidHexToInt;
 
+/** The value of one hex digit character, -1 for anything else. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}
+
 /**
- * The length (in bytes) of the value of the TLV at `idx`, -1 when there is no length field.
- * Like the original, a long-form length is read as a 32-bit signed integer (its low 32 bits).
+ * The length (in bytes) of the value of the TLV at `idx`, read in place (no substrings: this runs
+ * for every TLV jsrsasign walks). Short form: the one length byte. Long form ('8n'): n bytes, read
+ * as a 32-bit signed integer like the original does. Anything else (an end of text, a character
+ * that is not hex, more than 4 length bytes, indefinite length) is the original's to answer.
  */
 export function fastGetVblen(s: string, idx: number): number {
-  const l = asn1hex.getL(s, idx);
-  if (l === '') return -1;
-  const digits = l.charCodeAt(0) === 0x38 /* '8': long form */ ? l.substring(2) : l;
-  if (!HEX.test(digits)) return originalGetVblen(s, idx);
-  if (digits === '') return 0;
-  return parseInt(digits.length > 8 ? digits.substring(digits.length - 8) : digits, 16) | 0;
+  const p = idx + 2;
+  if (p + 2 > s.length) return originalGetVblen(s, idx);
+  const c = s.charCodeAt(p);
+  if (c !== 0x38 /* '8' */) {
+    const hi = hexDigit(c);
+    const lo = hexDigit(s.charCodeAt(p + 1));
+    return hi < 0 || lo < 0 ? originalGetVblen(s, idx) : hi * 16 + lo;
+  }
+  // jsrsasign reads the count of length bytes as a decimal digit
+  const n = s.charCodeAt(p + 1) - 0x30;
+  if (n < 1 || n > 4 || p + 2 + 2 * n > s.length) return originalGetVblen(s, idx);
+  let v = 0;
+  for (let i = p + 2; i < p + 2 + 2 * n; i++) {
+    const d = hexDigit(s.charCodeAt(i));
+    if (d < 0) return originalGetVblen(s, idx);
+    v = v * 16 + d;
+  }
+  return v | 0;
 }
 
 /** OID value bytes (hex) to dotted decimal, e.g. '2a864886f70d010101' -> '1.2.840.113549.1.1.1'. */

@@ -46,17 +46,18 @@ export function comparePaths(a: string, b: string): number {
 
 export function readCertFile(path: string, data: Buffer, parse: (der: Buffer) => CertInfo = parseCertificateDer): CertFile {
   const file: CertFile = { path, blocks: [], otherLabels: [] };
-  if (data.length === 0 || data.toString('latin1').trim() === '') {
+  const text = data.toString('latin1'); // once: the checks below and splitPem all read it
+  if (text.trim() === '') {
     file.error = 'empty file, not a PEM certificate';
     return file;
   }
-  if (!looksLikePem(data)) {
+  if (!looksLikePem(text)) {
     file.error = 'not a PEM certificate';
     return file;
   }
   let blocks;
   try {
-    blocks = splitPem(data);
+    blocks = splitPem(text);
   } catch (e) {
     file.error = (e as Error).message;
     return file;

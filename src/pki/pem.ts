@@ -54,10 +54,23 @@ function wrap64(b64: string): string {
   return out;
 }
 
-/** The DER of a PEM body written exactly as encodePem writes it (Go's pem.Encode), else undefined. */
+/**
+ * The DER of a PEM body laid out as Go's pem.Encode writes it (64-character lines, each ending in
+ * \n), else undefined. Read in place, without re-encoding to compare: Buffer.from skips the line
+ * ends, and the byte count proves it skipped nothing else (see decodeBase64).
+ */
 function canonicalPemDer(rawBody: string): Buffer | undefined {
+  const n = rawBody.length;
+  if (n === 0 || rawBody.charCodeAt(n - 1) !== 0x0a) return undefined;
+  const lines = Math.ceil(n / 65);
+  for (let i = 64; i < n - 1; i += 65) if (rawBody.charCodeAt(i) !== 0x0a) return undefined;
+  const chars = n - lines;
+  // the last line holds the rest (1 to 64 characters, never an empty line), in whole base64 quads
+  if (chars % 4 !== 0 || (n - 1) % 65 === 0) return undefined;
   const der = Buffer.from(rawBody, 'base64');
-  return wrap64(der.toString('base64')) === rawBody ? der : undefined;
+  const padding = rawBody.endsWith('==\n') ? 2 : rawBody.endsWith('=\n') ? 1 : 0;
+  if (der.length !== (chars / 4) * 3 - padding || rawBody.includes('-') || rawBody.includes('_')) return undefined;
+  return der;
 }
 
 /** The DER of any base64 PEM body (other line widths, CRLF; padding required), else undefined. */

@@ -41,7 +41,6 @@ export interface CertInfo {
   publicKey: KeyInfo;
   /** SHA-256 of the DER, upper-case colon-separated hex (upstream e2e format) */
   sha256: string;
-  pem: string;
   der: Buffer;
 }
 

@@ -3,7 +3,7 @@
 
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import jsrsasign from './jsrsasign.js';
-import { encodePem, looksLikePem, splitPem } from './pem.js';
+import { looksLikePem, splitPem } from './pem.js';
 import { describeKey, keyInfoOf, parsePrivateKey } from './keys.js';
 import type { CertInfo, KeyInfo } from './types.js';
 
@@ -24,8 +24,8 @@ export interface CertHandles {
   publicKey?: KeyObject;
   /** memo of signature checks of this certificate, by the issuer candidate's handles */
   verified?: Map<CertHandles, boolean>;
-  /** memo of private key matches, by the key's PEM text */
-  keyMatches?: Map<string, boolean>;
+  /** memo of private key matches, by the key's PEM (compared by content: ca.key and its copies) */
+  keyMatches?: Array<{ pem: string | Buffer; ok: boolean }>;
 }
 
 function publicKeyOf(h: CertHandles): KeyObject {
@@ -108,9 +108,14 @@ export function parseAsn1Time(s: string): Date {
   return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
 }
 
+const HEX_PAIRS = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
+
 /** SHA-256 of the DER as upper-case colon-separated hex (upstream e2e fingerprint format). */
 export function sha256Fingerprint(der: Buffer): string {
-  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
+  const d = createHash('sha256').update(der).digest();
+  let out = HEX_PAIRS[d[0]!]!;
+  for (let i = 1; i < d.length; i++) out += `:${HEX_PAIRS[d[i]!]}`;
+  return out;
 }
 
 function certificateDer(input: string | Buffer): Buffer {
@@ -263,7 +268,6 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
     signatureAlgorithm: SIG_ALG_NAMES[sigName] ?? sigName,
     publicKey: undefined as unknown as KeyInfo,
     sha256: sha256Fingerprint(der),
-    pem: encodePem('CERTIFICATE', der),
     der,
   };
   if (info.subjectKeyId === undefined) delete info.subjectKeyId;
@@ -378,8 +382,19 @@ export function isSelfSigned(cert: CertInfo): boolean {
 /** Does the PEM private key belong to this certificate? Never throws, never echoes the key. */
 export function certMatchesKey(cert: CertInfo, privateKeyPem: string | Buffer): boolean {
   const h = certHandles(cert);
-  const key = typeof privateKeyPem === 'string' ? `s:${privateKeyPem}` : `b:${privateKeyPem.toString('latin1')}`;
-  return memoCheck((h.keyMatches ??= new Map()), key, () => h.node.checkPrivateKey(parsePrivateKey(privateKeyPem)));
+  const seen = (h.keyMatches ??= []);
+  const same = (a: string | Buffer) =>
+    typeof a === 'string' || typeof privateKeyPem === 'string' ? String(a) === String(privateKeyPem) : a.equals(privateKeyPem);
+  const hit = seen.find((m) => same(m.pem));
+  if (hit) return hit.ok;
+  let ok: boolean;
+  try {
+    ok = h.node.checkPrivateKey(parsePrivateKey(privateKeyPem));
+  } catch {
+    ok = false;
+  }
+  seen.push({ pem: privateKeyPem, ok });
+  return ok;
 }
 
 /** 'RSA-2048', 'ECDSA-P256' */
