@@ -4,6 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as https from 'node:https';
+import { readFileSync } from 'node:fs';
 import {
   AppsV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, PatchStrategy, V1Secret, setHeaderOptions, Watch,
 } from '@kubernetes/client-node';
@@ -210,6 +211,25 @@ test('RBAC: token user limited to its rules, 403 Status, SelfSubjectAccessReview
     https.get(`${cluster.url}/api/v1/namespaces`, { ca: cluster.caCert }, (res) => resolve(res.statusCode as number)).on('error', reject);
   });
   assert.is(anonymous, 401);
+  // A resumed TLS session (new connection, cached session, no client certificate) is still the
+  // token's user: the session being `authorized` must not make it a certificate user.
+  const token = /token: (\S+)/.exec(readFileSync(path, 'utf8'))![1]!;
+  const agent = new https.Agent({ ca: cluster.caCert, keepAlive: false, maxCachedSessions: 10 });
+  const ask = () => new Promise<{ allowed: boolean; reused: boolean }>((resolve, reject) => {
+    const req = https.request(`${cluster.url}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, {
+      method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ allowed: JSON.parse(body).status?.allowed === true, reused: (res.socket as import('node:tls').TLSSocket).isSessionReused() }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', spec: { resourceAttributes: { namespace: 'team-a', verb: 'delete', resource: 'pods' } } }));
+  });
+  const first = await ask();
+  const second = await ask();
+  assert.equal([first.allowed, second.allowed], [false, false]);
+  assert.ok(second.reused, 'the second connection resumed the first one\'s TLS session');
 });
 
 test('API faults: counted, matched by verb/resource/name, logged requests', async ({ cluster, core }) => {

@@ -210,10 +210,12 @@ export class ApiServer {
 
   private authenticate(req: IncomingMessage): SimUser {
     const sock = req.socket as TLSSocket;
-    if (sock.authorized) {
-      const subject = sock.getPeerCertificate().subject ?? {};
-      const o = subject.O;
-      return { name: String(subject.CN ?? 'unknown'), groups: Array.isArray(o) ? o : o ? [o] : [] };
+    // A resumed TLS session of a client that sent no certificate is `authorized` too (OpenSSL has
+    // nothing to fail): only a certificate that is there names a user, as in kube-apiserver.
+    const cert = sock.authorized ? sock.getPeerCertificate() : undefined;
+    if (cert?.subject) {
+      const o = cert.subject.O;
+      return { name: String(cert.subject.CN ?? 'unknown'), groups: Array.isArray(o) ? o : o ? [o] : [] };
     }
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) {
