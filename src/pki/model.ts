@@ -34,14 +34,22 @@ export interface KubeconfigEntry {
   error?: string;
 }
 
-/** Path order of a recursive directory walk (Go filepath.Walk): compare segment by segment. */
+/**
+ * Path order of a recursive directory walk (Go filepath.Walk): segment by segment, a segment before
+ * the longer ones it starts. That is plain string order with '/' below every other character,
+ * compared in place (rows and files of every PKI are sorted with it).
+ */
 export function comparePaths(a: string, b: string): number {
-  const sa = a.split('/');
-  const sb = b.split('/');
-  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
-    if (sa[i] !== sb[i]) return sa[i]! < sb[i]! ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === 0x2f) return -1;
+    if (y === 0x2f) return 1;
+    return x < y ? -1 : 1;
   }
-  return sa.length - sb.length;
+  return a.length - b.length;
 }
 
 export function readCertFile(path: string, data: Buffer, parse: (der: Buffer) => CertInfo = parseCertificateDer): CertFile {

@@ -4,6 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inspectPki, diffPki } from '../../src/pki/inspect.js';
+import { comparePaths } from '../../src/pki/model.js';
 import { generatePki } from '../cluster/pkigen.js';
 import { certBlocks, leaksKey, makeCert, opensslCert, opensslVerify, CA_EXT } from './helpers.js';
 import type { CertRow, PkiFiles } from '../../src/pki/types.js';
@@ -74,6 +75,18 @@ test('healthy kubeadm-profile PKI: 12 .crt rows + 3 kubeconfig rows, all OK, wal
   assert.ok(days === 364 || days === 365, String(days));
   assert.ok(row(rows, 'apiserver.crt').dnsNames.includes('kubernetes.default.svc.cluster.local'));
   assert.ok(row(rows, 'apiserver.crt').ipAddresses.includes('10.96.0.1'));
+});
+
+test('walk order: comparePaths sorts like splitting into segments and comparing those', () => {
+  const bySegments = (a: string, b: string) => {
+    const sa = a.split('/');
+    const sb = b.split('/');
+    for (let i = 0; i < Math.min(sa.length, sb.length); i++) if (sa[i] !== sb[i]) return sa[i]! < sb[i]! ? -1 : 1;
+    return sa.length - sb.length;
+  };
+  const names = ['ca.crt', 'etcd/ca.crt', 'etcd.crt', 'etcd-x.crt', 'etcd', 'etcd/peer.crt', 'a/b', 'a-c', 'a//b', '/x', 'a', 'ab', 'a/b/c', 'A.crt', 'z', ''];
+  for (const a of names) for (const b of names) assert.is(Math.sign(comparePaths(a, b)), Math.sign(bySegments(a, b)), `${a} vs ${b}`);
+  assert.equal(['etcd/peer.crt', 'etcd.conf', 'etcd/ca.crt', 'ca.crt'].sort(comparePaths), ['ca.crt', 'etcd/ca.crt', 'etcd/peer.crt', 'etcd.conf']);
 });
 
 test('split-CA and ECDSA PKIs inspect all OK (apiserver.crt from server-ca)', async () => {

@@ -5,13 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import jsrsasign, { fastGetVblen, fastOidHexToInt, originalGetVblen, originalOidHexToInt } from '../../src/pki/jsrsasign.js';
+import jsrsasign, { fastGetVblen, fastHexToOidStr, fastOidHexToInt, originalGetVblen, originalHexToOidStr, originalOidHexToInt } from '../../src/pki/jsrsasign.js';
 import { CA_EXT, certBlocks, makeCert, type MadeCert } from './helpers.js';
 
 const test = suite('pki/jsrsasign');
 
 const { ASN1HEX, X509, KJUR } = jsrsasign as unknown as {
-  ASN1HEX: { getVblen(s: string, i: number): number; getChildIdx(s: string, i: number): number[] };
+  ASN1HEX: { getVblen(s: string, i: number): number; hextooidstr(h: string): string; getChildIdx(s: string, i: number): number[] };
   X509: new () => { readCertHex(h: string): void; getParam(): unknown };
   KJUR: { asn1: { ASN1Util: { oidHexToInt(h: string): string; oidIntToHex(s: string): string }; x509: { OID: { name2oidList: Record<string, string> } } } };
 };
@@ -20,11 +20,13 @@ const { ASN1HEX, X509, KJUR } = jsrsasign as unknown as {
 function withOriginals<T>(fn: () => T): T {
   const util = KJUR.asn1.ASN1Util;
   ASN1HEX.getVblen = originalGetVblen;
+  ASN1HEX.hextooidstr = originalHexToOidStr;
   util.oidHexToInt = originalOidHexToInt;
   try {
     return fn();
   } finally {
     ASN1HEX.getVblen = fastGetVblen;
+    ASN1HEX.hextooidstr = fastHexToOidStr;
     util.oidHexToInt = fastOidHexToInt;
   }
 }
@@ -48,6 +50,7 @@ test.before(async () => {
 test('the installed helpers are the fast ones', () => {
   assert.is(ASN1HEX.getVblen, fastGetVblen);
   assert.is(KJUR.asn1.ASN1Util.oidHexToInt, fastOidHexToInt);
+  assert.is(ASN1HEX.hextooidstr, fastHexToOidStr);
   assert.is.not(originalGetVblen, fastGetVblen);
 });
 
@@ -91,7 +94,7 @@ test('getVblen agrees on made-up headers: every form, huge, truncated, upper cas
   }
 });
 
-test('oidHexToInt agrees on every OID jsrsasign names, random OIDs, big arcs and malformed hex', () => {
+test('oidHexToInt and hextooidstr agree on every OID jsrsasign names, random OIDs, big arcs and malformed hex', () => {
   const util = KJUR.asn1.ASN1Util;
   const named = Object.values(KJUR.asn1.x509.OID.name2oidList);
   assert.ok(named.length > 100);
@@ -104,7 +107,10 @@ test('oidHexToInt agrees on every OID jsrsasign names, random OIDs, big arcs and
     '2a864886f70d01', '2A864886F70D0101', '88', '8837', '2a8648', 'ffffffffffffffffff7f', '80808001',
     '', '2', '2a8', 'zz', '2a86zz', '2a 86', '-1',
   );
-  for (const hex of cases) assert.is(fastOidHexToInt(hex), originalOidHexToInt(hex), `oidHexToInt(${JSON.stringify(hex)})`);
+  for (const hex of cases) {
+    assert.is(fastOidHexToInt(hex), originalOidHexToInt(hex), `oidHexToInt(${JSON.stringify(hex)})`);
+    assert.is(fastHexToOidStr(hex), originalHexToOidStr(hex), `hextooidstr(${JSON.stringify(hex)})`);
+  }
 });
 
 test('a whole X509.getParam() parse is the same with the original helpers', () => {
