@@ -206,17 +206,22 @@ function inspectAhead(secrets: V1Secret[], pool: InspectPool, opts: CheckOptions
 export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOutcome> {
   const now = opts.now ?? new Date();
   const fleet = !opts.name;
-  // Started first, so the workers boot while the lists below are in flight.
-  const pool = fleet ? await startInspectPool(opts.threads ?? defaultThreads()) : undefined;
+  // The workers boot while the lists below are in flight (the lists go out first).
+  const poolStarted = fleet ? startInspectPool(opts.threads ?? defaultThreads()) : undefined;
+  poolStarted?.catch(() => {}); // awaited below
   // Set when the check ends (also by an error): a Secret list arriving later starts no work.
   let finished = false;
   try {
     // With -l the Secret list holds vClusters outside the selection; only inspect what was asked for.
-    const ahead: Ahead | undefined = pool && (opts.source === 'auto' || opts.source === 'secret') && !opts.labelSelector
+    const ahead: Ahead | undefined = poolStarted && (opts.source === 'auto' || opts.source === 'secret') && !opts.labelSelector
       ? { rows: new Map(), files: new WeakMap() }
       : undefined;
+    // A chunk that comes before the pool is up waits for it; they are registered in order, and
+    // all of them before the pool is awaited below.
     const onPage = ahead && ((secrets: V1Secret[]) => {
-      if (!finished) inspectAhead(secrets, pool!, opts, now, ahead);
+      void poolStarted!.then((pool) => {
+        if (!finished) inspectAhead(secrets, pool, opts, now, ahead);
+      }, () => {});
     });
     // The Secrets and the workloads are listed at once.
     const secretsListed = opts.source === 'pod' ? Promise.resolve(SecretIndex.empty()) : SecretIndex.load(kube, opts, { onPage, chunkSize: opts.chunkSize });
@@ -233,6 +238,7 @@ export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOut
       }
     }
     const secrets = await secretsListed;
+    const pool = await poolStarted;
     vclusters.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
     const reports = await mapBounded(vclusters, opts.concurrency ?? 8, (vc) => checkOne(kube, vc, opts, now, secrets, pool, ahead));
     const exitCode = Math.max(...reports.map((r) => EXIT_OF[r.result]));
@@ -240,6 +246,6 @@ export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOut
   } finally {
     finished = true;
     // Not awaited: the workers stop (5-15 ms) while the report is written.
-    pool?.close().catch(() => {});
+    poolStarted?.then((pool) => pool.close()).catch(() => {});
   }
 }
