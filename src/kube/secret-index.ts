@@ -26,11 +26,11 @@ export class SecretIndex {
     const limit = (opts.chunkSize ?? CHUNK_SIZE) || undefined;
     const labelSelector = 'app=vcluster';
     const where = scope.allNamespaces ? 'in all namespaces' : `in namespace ${scope.namespace}`;
-    const listPage = (limit?: number, cont?: string) =>
+    const listPage = (chunk?: number, cont?: string) =>
       kube.call(`list vCluster secrets ${where}`, () =>
         scope.allNamespaces
-          ? kube.core.listSecretForAllNamespaces({ labelSelector, limit, _continue: cont }, kube.opts)
-          : kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector, limit, _continue: cont }, kube.opts),
+          ? kube.core.listSecretForAllNamespaces({ labelSelector, limit: chunk, _continue: cont }, kube.opts)
+          : kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector, limit: chunk, _continue: cont }, kube.opts),
       );
     const byKey = new Map<string, V1Secret>();
     const add = (items: V1Secret[]) => {

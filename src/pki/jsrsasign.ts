@@ -15,7 +15,7 @@ type Asn1Util = { oidHexToInt(hex: string): string };
 const asn1hex = (jsrsasign as unknown as { ASN1HEX: Asn1Hex }).ASN1HEX;
 const asn1util = (jsrsasign as unknown as { KJUR: { asn1: { ASN1Util: Asn1Util } } }).KJUR.asn1.ASN1Util;
 
-const HEX_PAIRS = /^(?:[0-9a-fA-F]{2})+$/;
+const WHOLE_HEX_BYTES = /^(?:[0-9a-fA-F]{2})+$/;
 
 /** jsrsasign's own helpers, as loaded. */
 export const originalGetVblen = asn1hex.getVblen;
@@ -62,7 +62,7 @@ export function fastGetVblen(s: string, idx: number): number {
  * jsrsasign's `original` does it; what it alone decides (odd hex, arcs past 2^53) goes to it.
  */
 function oidFromHex(hex: string, original: (hex: string) => string): string {
-  if (!HEX_PAIRS.test(hex)) return original(hex);
+  if (!WHOLE_HEX_BYTES.test(hex)) return original(hex);
   const first = parseInt(hex.substring(0, 2), 16);
   // the originals split the first byte as X*40+Y even when X is 2 and Y >= 40; so do we
   let out = `${Math.floor(first / 40)}.${first % 40}`;

@@ -11,16 +11,23 @@ const B64_BODY_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
  * Decode base64 that may contain whitespace and may lack padding; undefined when it is not base64.
- * Buffer.from silently skips bad characters, so its bytes are trusted at once only when there are
- * exactly as many as padded base64 of this length holds (a skipped character makes fewer) and no
- * base64url character (which Buffer.from also decodes) is in the text: the form the API server and
- * Go write. Anything else takes the character check.
+ * Buffer.from silently skips bad characters, so its bytes are trusted at once only in the form the
+ * API server and Go write, when decodedWhole proves nothing was skipped; anything else takes the
+ * character check.
  */
 export function decodeBase64(text: string): Buffer | undefined {
   const buf = Buffer.from(text, 'base64');
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  if (text.length % 4 === 0 && buf.length === (text.length / 4) * 3 - padding && !text.includes('-') && !text.includes('_')) return buf;
+  if (decodedWhole(buf, text, text.length, text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0)) return buf;
   return B64_BODY_RE.test(text.replace(/\s+/g, '')) ? buf : undefined;
+}
+
+/**
+ * Buffer.from(text, 'base64') skipped nothing but what it should: `chars` base64 characters with
+ * `padding` '=' at the end make exactly this many bytes (a skipped character makes fewer), and no
+ * base64url character, which Buffer.from also decodes, is in the text.
+ */
+function decodedWhole(buf: Buffer, text: string, chars: number, padding: number): boolean {
+  return chars % 4 === 0 && buf.length === (chars / 4) * 3 - padding && !text.includes('-') && !text.includes('_');
 }
 
 /**
@@ -57,20 +64,17 @@ function wrap64(b64: string): string {
 /**
  * The DER of a PEM body laid out as Go's pem.Encode writes it (64-character lines, each ending in
  * \n), else undefined. Read in place, without re-encoding to compare: Buffer.from skips the line
- * ends, and the byte count proves it skipped nothing else (see decodeBase64).
+ * ends, and decodedWhole proves it skipped nothing else.
  */
 function canonicalPemDer(rawBody: string): Buffer | undefined {
   const n = rawBody.length;
   if (n === 0 || rawBody.charCodeAt(n - 1) !== 0x0a) return undefined;
   const lines = Math.ceil(n / 65);
   for (let i = 64; i < n - 1; i += 65) if (rawBody.charCodeAt(i) !== 0x0a) return undefined;
-  const chars = n - lines;
-  // the last line holds the rest (1 to 64 characters, never an empty line), in whole base64 quads
-  if (chars % 4 !== 0 || (n - 1) % 65 === 0) return undefined;
+  // the last line holds the rest: 1 to 64 characters, never an empty line
+  if ((n - 1) % 65 === 0) return undefined;
   const der = Buffer.from(rawBody, 'base64');
-  const padding = rawBody.endsWith('==\n') ? 2 : rawBody.endsWith('=\n') ? 1 : 0;
-  if (der.length !== (chars / 4) * 3 - padding || rawBody.includes('-') || rawBody.includes('_')) return undefined;
-  return der;
+  return decodedWhole(der, rawBody, n - lines, rawBody.endsWith('==\n') ? 2 : rawBody.endsWith('=\n') ? 1 : 0) ? der : undefined;
 }
 
 /** The DER of any base64 PEM body (other line widths, CRLF; padding required), else undefined. */

@@ -10,6 +10,7 @@ import {
   missingCertMapFiles,
 } from './certmap.js';
 import { parsePrivateKey, parsePublicKey, spkiDer } from './keys.js';
+import { rfc3339 } from './inspect.js';
 import { PkiModel } from './model.js';
 import { certMatchesKey, isIssuedBy, isSelfSigned } from './x509.js';
 import type { CertInfo, PkiFiles } from './types.js';
@@ -19,9 +20,6 @@ export interface VerifyOptions {
   now?: Date;
 }
 
-function iso(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /**
  * Problems that make a PKI unfit to commit, in plain words (empty = fine): missing certMap files,
@@ -36,8 +34,8 @@ export function verifyPki(files: PkiFiles, opts: VerifyOptions = {}): string[] {
 
   const dated = (what: string, c: CertInfo) => {
     if (!opts.now) return;
-    if (opts.now.getTime() > c.notAfter.getTime()) problems.push(`${what} expired on ${iso(c.notAfter)}`);
-    else if (opts.now.getTime() < c.notBefore.getTime()) problems.push(`${what} is not valid before ${iso(c.notBefore)}`);
+    if (opts.now.getTime() > c.notAfter.getTime()) problems.push(`${what} expired on ${rfc3339(c.notAfter)}`);
+    else if (opts.now.getTime() < c.notBefore.getTime()) problems.push(`${what} is not valid before ${rfc3339(c.notBefore)}`);
   };
 
   const firsts = new Map<string, CertInfo>();

@@ -108,13 +108,13 @@ export function parseAsn1Time(s: string): Date {
   return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
 }
 
-const HEX_PAIRS = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
 
 /** SHA-256 of the DER as upper-case colon-separated hex (upstream e2e fingerprint format). */
 export function sha256Fingerprint(der: Buffer): string {
   const d = createHash('sha256').update(der).digest();
-  let out = HEX_PAIRS[d[0]!]!;
-  for (let i = 1; i < d.length; i++) out += `:${HEX_PAIRS[d[i]!]}`;
+  let out = HEX_BYTE[d[0]!]!;
+  for (let i = 1; i < d.length; i++) out += `:${HEX_BYTE[d[i]!]}`;
   return out;
 }
 
@@ -356,15 +356,20 @@ export function signatureVerifies(child: CertInfo, parent: CertInfo): boolean {
   return memoCheck((ch.verified ??= new Map()), ph, () => ch.node.verify(publicKeyOf(ph)));
 }
 
-/** A check that never throws (a throw means false), answered once per key. */
+/** A check that never throws: a throw means false. */
+function safely(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
+}
+
+/** safely(check), answered once per key. */
 function memoCheck<K>(memo: Map<K, boolean>, key: K, check: () => boolean): boolean {
   let ok = memo.get(key);
   if (ok === undefined) {
-    try {
-      ok = check();
-    } catch {
-      ok = false;
-    }
+    ok = safely(check);
     memo.set(key, ok);
   }
   return ok;
@@ -387,12 +392,7 @@ export function certMatchesKey(cert: CertInfo, privateKeyPem: string | Buffer): 
     typeof a === 'string' || typeof privateKeyPem === 'string' ? String(a) === String(privateKeyPem) : a.equals(privateKeyPem);
   const hit = seen.find((m) => same(m.pem));
   if (hit) return hit.ok;
-  let ok: boolean;
-  try {
-    ok = h.node.checkPrivateKey(parsePrivateKey(privateKeyPem));
-  } catch {
-    ok = false;
-  }
+  const ok = safely(() => h.node.checkPrivateKey(parsePrivateKey(privateKeyPem)));
   seen.push({ pem: privateKeyPem, ok });
   return ok;
 }
