@@ -5,6 +5,7 @@ import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import jsrsasign from './jsrsasign.js';
 import { looksLikePem, splitPem } from './pem.js';
 import { describeKey, keyInfoOf, parsePrivateKey } from './keys.js';
+import { rsaKeyMatchesCertificate } from './key-match.js';
 import type { CertInfo, KeyInfo } from './types.js';
 
 const { X509, ASN1HEX } = jsrsasign;
@@ -392,7 +393,7 @@ export function certMatchesKey(cert: CertInfo, privateKeyPem: string | Buffer): 
     typeof a === 'string' || typeof privateKeyPem === 'string' ? String(a) === String(privateKeyPem) : a.equals(privateKeyPem);
   const hit = seen.find((m) => same(m.pem));
   if (hit) return hit.ok;
-  const ok = safely(() => h.node.checkPrivateKey(parsePrivateKey(privateKeyPem)));
+  const ok = safely(() => rsaKeyMatchesCertificate(h.der, privateKeyPem) ?? h.node.checkPrivateKey(parsePrivateKey(privateKeyPem)));
   seen.push({ pem: privateKeyPem, ok });
   return ok;
 }
