@@ -12,6 +12,8 @@ export {
   PatchStrategy,
   V1MicroTime,
   setHeaderOptions,
+  ResponseContext,
+  SelfDecodingBody,
 } from '@kubernetes/client-node';
 export type {
   V1Pod,
@@ -28,4 +30,4 @@ export type {
 // (its default sinks are process.stdout/stderr, which a v5 close frame would end).
 export { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 // Request middleware must return the generated client's Observable stub.
-export { of as observableOf } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
+export { of as observableOf, from as observableFrom } from '@kubernetes/client-node/dist/gen/rxjsStub.js';

@@ -26,11 +26,12 @@ export class SecretIndex {
     const limit = (opts.chunkSize ?? CHUNK_SIZE) || undefined;
     const labelSelector = 'app=vcluster';
     const where = scope.allNamespaces ? 'in all namespaces' : `in namespace ${scope.namespace}`;
+    // As JSON: the Secrets are read for their names and data only (see Kube.listJson).
     const listPage = (chunk?: number, cont?: string) =>
-      kube.call(`list vCluster secrets ${where}`, () =>
+      kube.listJson<V1Secret>(`list vCluster secrets ${where}`, (o) =>
         scope.allNamespaces
-          ? kube.core.listSecretForAllNamespaces({ labelSelector, limit: chunk, _continue: cont }, kube.opts)
-          : kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector, limit: chunk, _continue: cont }, kube.opts),
+          ? kube.core.listSecretForAllNamespaces({ labelSelector, limit: chunk, _continue: cont }, o)
+          : kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector, limit: chunk, _continue: cont }, o),
       );
     const byKey = new Map<string, V1Secret>();
     const add = (items: V1Secret[]) => {
@@ -52,8 +53,7 @@ export class SecretIndex {
           add((await listPage()).items);
           break;
         }
-        const cont: string | undefined = list.metadata?._continue || undefined;
-        next = cont ? listPage(limit, cont) : undefined;
+        next = list.continue ? listPage(limit, list.continue) : undefined;
         next?.catch(() => {}); // awaited on the next turn of the loop
         continued = true;
         add(list.items);
