@@ -202,6 +202,49 @@ const bcMemo = new ParseMemo<{ cA: boolean }>();
 const kuMemo = new ParseMemo<readonly string[]>();
 const ekuMemo = new ParseMemo<readonly string[]>();
 const sanMemo = new ParseMemo<SanFields>();
+/** by the signature AlgorithmIdentifier (one or two per fleet) */
+const sigAlgMemo = new ParseMemo<string>();
+
+/** Digit value of the hex pair at i when it encodes an ASCII digit ('30'..'39'), else -1. */
+function asciiDigitAt(hex: string, i: number): number {
+  if (hex.charCodeAt(i) !== 0x33) return -1;
+  const d = hex.charCodeAt(i + 1) - 0x30;
+  return d >= 0 && d <= 9 ? d : -1;
+}
+
+/**
+ * notBefore (0) or notAfter (1), read from the hex in place when it has the form every CA writes
+ * ('YYMMDDHHMMSSZ' or 'YYYYMMDDHHMMSSZ'); any other form goes through jsrsasign's string and
+ * parseAsn1Time, which accept or reject it as before. Same rules: the length tells UTCTime's two-digit
+ * year from GeneralizedTime's four, and two-digit years are RFC 5280's 1950-2049.
+ */
+function readValidity(js: JsX509, which: 0 | 1): Date {
+  const state = js as unknown as ReaderState;
+  const hex = state.hex!;
+  const idx = (ASN1HEX.getIdxbyList as (h: string, i: number, list: number[]) => number)(hex, 0, [0, 4 + state.foffset, which]);
+  const lenHex = hex.substring(idx + 2, idx + 4);
+  const chars = lenHex === '0d' ? 13 : lenHex === '0f' ? 15 : 0;
+  const v = idx + 4;
+  if (idx >= 0 && chars && hex.substring(v + 2 * (chars - 1), v + 2 * chars) === '5a') {
+    const digits: number[] = [];
+    for (let i = 0; i < chars - 1; i++) digits.push(asciiDigitAt(hex, v + 2 * i));
+    if (digits.every((d) => d >= 0)) {
+      const two = (k: number) => digits[k]! * 10 + digits[k + 1]!;
+      let year: number;
+      let k: number;
+      if (chars === 13) {
+        year = two(0);
+        year += year < 50 ? 2000 : 1900;
+        k = 2;
+      } else {
+        year = two(0) * 100 + two(2);
+        k = 4;
+      }
+      return new Date(Date.UTC(year, two(k) - 1, two(k + 2), two(k + 4), two(k + 6), two(k + 8)));
+    }
+  }
+  return parseAsn1Time(which === 0 ? js.getNotBefore() : js.getNotAfter());
+}
 
 function readName(js: JsX509, hex: string): NameFields {
   return nameMemo.get(hex, () => {
@@ -248,7 +291,8 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
     ? (js.getExtAuthorityKeyIdentifier() as unknown as { kid?: { hex?: string } })
     : undefined;
 
-  const sigName = js.getSignatureAlgorithmField();
+  const sigAlgHex = ASN1HEX.getTLVbyListEx((js as unknown as { hex: string }).hex, 0, [0, 1]);
+  const sigName = sigAlgHex ? sigAlgMemo.get(sigAlgHex, () => js.getSignatureAlgorithmField()) : js.getSignatureAlgorithmField();
   const info: CertInfo = {
     subjectCN: subject.cn,
     subjectO: [...subject.o],
@@ -256,8 +300,8 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
     issuerCN: issuer.cn,
     issuer: issuer.str,
     serialHex: js.getSerialNumberHex().toLowerCase(),
-    notBefore: parseAsn1Time(js.getNotBefore()),
-    notAfter: parseAsn1Time(js.getNotAfter()),
+    notBefore: readValidity(js, 0),
+    notAfter: readValidity(js, 1),
     isCA: bc?.cA === true,
     hasBasicConstraints: bc !== undefined,
     keyUsage: [...(ku ?? [])],
@@ -268,7 +312,7 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
     authorityKeyId: akid?.kid?.hex?.toLowerCase(),
     signatureAlgorithm: SIG_ALG_NAMES[sigName] ?? sigName,
     publicKey: undefined as unknown as KeyInfo,
-    sha256: sha256Fingerprint(der),
+    sha256: node.fingerprint256, // what sha256Fingerprint(der) gives, formatted by node in C++
     der,
   };
   if (info.subjectKeyId === undefined) delete info.subjectKeyId;

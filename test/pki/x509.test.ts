@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { decodeBase64, encodePem, splitPem } from '../../src/pki/pem.js';
 import { parseCertificate, parseCertificates, certMatchesKey, extensionOids, isIssuedBy, isSelfSigned } from '../../src/pki/x509.js';
 import { generatePki } from '../cluster/pkigen.js';
+import { createCA, generateKeyLike } from '../../src/pki/issue.js';
 import { CA_EXT, certBlocks, leaksKey, makeCert, nodeCert, openssl, opensslCert, withTmp, type MadeCert } from './helpers.js';
 import type { CertInfo } from '../../src/pki/types.js';
 
@@ -203,6 +204,29 @@ test('clear one-line errors, never echoing key material', () => {
   } catch (e) {
     assert.not.ok(leaksKey((e as Error).message, rsaCA.keyPem));
   }
+});
+
+test('validity times in every form CAs write: UTCTime 19xx and 20xx, GeneralizedTime; openssl reads the same instants', async () => {
+  const key = await generateKeyLike({ algorithm: 'RSA', bits: 2048 });
+  const DAY = 86_400_000;
+  const cases: Array<[string, Date, number]> = [
+    ['UTCTime 1950s to 1990s', new Date('1955-03-04T05:06:07Z'), 15_000 * DAY],
+    ['UTCTime across 2049/2050', new Date('2040-12-31T23:59:59Z'), 4000 * DAY],
+    ['GeneralizedTime', new Date('2051-01-02T03:04:05Z'), 36_500 * DAY],
+  ];
+  for (const [label, now, validityMs] of cases) {
+    const pem = createCA({ commonName: label, now, validityMs, key });
+    const info = parseCertificate(pem);
+    const o = await opensslCert(pem);
+    assert.is(info.notBefore.toISOString(), o.notBefore.toISOString(), `${label}: notBefore`);
+    assert.is(info.notAfter.toISOString(), o.notAfter.toISOString(), `${label}: notAfter`);
+    assert.is(info.notAfter.getTime(), new Date(nodeCert(pem).validTo).getTime(), `${label}: notAfter vs node`);
+  }
+  // openssl writes seconds-only UTCTime for these too
+  const made = await makeCert({ subj: '/CN=long', ext: CA_EXT, days: 40_000 });
+  const o = await opensslCert(made.certPem);
+  assert.is(parseCertificate(made.certPem).notAfter.toISOString(), o.notAfter.toISOString());
+  assert.ok(o.notAfter.getUTCFullYear() > 2100);
 });
 
 test('splitPem / encodePem round trip, CRLF and surrounding text', () => {
