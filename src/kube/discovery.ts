@@ -13,6 +13,7 @@ export interface VCluster {
   name: string;
   namespace: string;
   kind: 'StatefulSet' | 'Deployment';
+  /** as listed: the API's JSON (times are strings, not Dates); the same for `pods` */
   object: V1StatefulSet | V1Deployment;
   /** syncer image tag without a leading v, '' when unknown */
   version: string;
@@ -139,21 +140,22 @@ export async function findVClusters(kube: Kube, opts: FindOptions): Promise<VClu
   const labelSelector = combineSelector(opts.labelSelector);
   const where = opts.allNamespaces ? 'all namespaces' : `namespace ${opts.namespace}`;
   // The pods list goes out with the other two (it does not depend on them), but its error only
-  // counts once there is a vCluster to list pods for.
-  const podsListed = kube.call(`list vCluster pods in ${where}`, () =>
+  // counts once there is a vCluster to list pods for. All three are taken as the API's JSON
+  // (Kube.listJson): what is read here are names, labels, images and counts, never times.
+  const podsListed = kube.listJson<V1Pod>(`list vCluster pods in ${where}`, (o) =>
     opts.allNamespaces
-      ? kube.core.listPodForAllNamespaces({ labelSelector }, kube.opts)
-      : kube.core.listNamespacedPod({ namespace: opts.namespace, labelSelector }, kube.opts));
+      ? kube.core.listPodForAllNamespaces({ labelSelector }, o)
+      : kube.core.listNamespacedPod({ namespace: opts.namespace, labelSelector }, o));
   podsListed.catch(() => {});
   const [stsList, depList] = await Promise.all([
-    kube.call(`list StatefulSets in ${where}`, () =>
+    kube.listJson<V1StatefulSet>(`list StatefulSets in ${where}`, (o) =>
       opts.allNamespaces
-        ? kube.apps.listStatefulSetForAllNamespaces({ labelSelector }, kube.opts)
-        : kube.apps.listNamespacedStatefulSet({ namespace: opts.namespace, labelSelector }, kube.opts)),
-    kube.call(`list Deployments in ${where}`, () =>
+        ? kube.apps.listStatefulSetForAllNamespaces({ labelSelector }, o)
+        : kube.apps.listNamespacedStatefulSet({ namespace: opts.namespace, labelSelector }, o)),
+    kube.listJson<V1Deployment>(`list Deployments in ${where}`, (o) =>
       opts.allNamespaces
-        ? kube.apps.listDeploymentForAllNamespaces({ labelSelector }, kube.opts)
-        : kube.apps.listNamespacedDeployment({ namespace: opts.namespace, labelSelector }, kube.opts)),
+        ? kube.apps.listDeploymentForAllNamespaces({ labelSelector }, o)
+        : kube.apps.listNamespacedDeployment({ namespace: opts.namespace, labelSelector }, o)),
   ]);
   const candidates: Array<{ kind: 'StatefulSet' | 'Deployment'; obj: V1StatefulSet | V1Deployment }> = [
     ...stsList.items.map((obj) => ({ kind: 'StatefulSet' as const, obj })),
