@@ -119,15 +119,34 @@ async function detectDistro(kube: Kube, name: string, namespace: string, index?:
   }
   const raw = secret.data?.['config.yaml'];
   if (!raw) return { distro: 'k8s' };
-  try {
-    const cfg = loadYaml(Buffer.from(raw, 'base64').toString('utf8'), { json: true }) as { controlPlane?: { distro?: Record<string, { enabled?: boolean }> } };
-    const d = cfg?.controlPlane?.distro ?? {};
-    if (d.k3s?.enabled) return { distro: 'k3s' };
-    if (d.k0s?.enabled) return { distro: 'k0s' };
-  } catch {
-    return { distro: 'k8s', warning: `secret vc-config-${name} holds no readable config.yaml; assuming the k8s distro` };
+  let distro = distroOfConfig.get(raw);
+  if (distro === undefined) {
+    distro = readDistro(raw);
+    if (distroOfConfig.size >= 1024) distroOfConfig.clear();
+    distroOfConfig.set(raw, distro);
   }
-  return { distro: 'k8s' };
+  return distro === 'unreadable'
+    ? { distro: 'k8s', warning: `secret vc-config-${name} holds no readable config.yaml; assuming the k8s distro` }
+    : { distro };
+}
+
+/**
+ * The distro of each distinct config.yaml (base64, as stored), read once per process. The chart
+ * renders config.yaml from the Helm values alone, so vClusters installed from the same values have
+ * the same bytes, and a fleet check parses each of those once.
+ */
+const distroOfConfig = new Map<string, Distro | 'unreadable'>();
+
+function readDistro(configBase64: string): Distro | 'unreadable' {
+  try {
+    const cfg = loadYaml(Buffer.from(configBase64, 'base64').toString('utf8'), { json: true }) as { controlPlane?: { distro?: Record<string, { enabled?: boolean }> } };
+    const d = cfg?.controlPlane?.distro ?? {};
+    if (d.k3s?.enabled) return 'k3s';
+    if (d.k0s?.enabled) return 'k0s';
+    return 'k8s';
+  } catch {
+    return 'unreadable';
+  }
 }
 
 function combineSelector(extra?: string): string {

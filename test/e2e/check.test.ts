@@ -325,4 +325,24 @@ test('the real kubectl finds the plugin on PATH, and the binary runs with no nod
   assert.is(JSON.parse(noNode.stdout).vclusters[0].result, 'OK');
 });
 
+test('a vc-config that is not YAML: k8s assumed with a warning, per config; other configs keep their own distro', async () => {
+  const original = (await kubectl(['get', 'secret', 'vc-config-ok', '-n', 'ns-ok', '-o', 'jsonpath={.data.config\\.yaml}'])).stdout;
+  assert.ok(original.length > 10);
+  const broken = Buffer.from('controlPlane: [unclosed\n').toString('base64');
+  await kubectl(['patch', 'secret', 'vc-config-ok', '-n', 'ns-ok', '--type', 'merge', '-p', JSON.stringify({ data: { 'config.yaml': broken } })]);
+  try {
+    const r = await runCli(['check', '-A', '--source', 'secret', '-o', 'json'], env);
+    const byName = Object.fromEntries(json(r).vclusters.map((v: { namespace: string; name: string }) => [`${v.namespace}/${v.name}`, v]));
+    assert.ok(byName['ns-ok/ok'].warnings.some((w: string) => w.includes('vc-config-ok holds no readable config.yaml; assuming the k8s distro')));
+    assert.is(byName['ns-ok/ok'].result, 'OK');
+    for (const other of ['ns-soon/soon', 'ns-drift/drifty']) {
+      assert.not.ok(byName[other].warnings.some((w: string) => w.includes('readable config.yaml')), other);
+    }
+    assert.is(byName['ns-k3s/legacy'].result, 'ERROR');
+    assert.match(byName['ns-k3s/legacy'].error, /k3s distro/);
+  } finally {
+    await kubectl(['patch', 'secret', 'vc-config-ok', '-n', 'ns-ok', '--type', 'merge', '-p', JSON.stringify({ data: { 'config.yaml': original } })]);
+  }
+});
+
 test.run();
