@@ -5,7 +5,7 @@ import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import jsrsasign from './jsrsasign.js';
 import { looksLikePem, splitPem } from './pem.js';
 import { describeKey, keyInfoOf, parsePrivateKey } from './keys.js';
-import { rsaKeyMatchesCertificate } from './key-match.js';
+import { rsaKeyMatchesCertificate, rsaPublicKeyBits } from './key-match.js';
 import type { CertInfo, KeyInfo } from './types.js';
 
 const { X509, ASN1HEX } = jsrsasign;
@@ -318,7 +318,9 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
   if (info.subjectKeyId === undefined) delete info.subjectKeyId;
   if (info.authorityKeyId === undefined) delete info.authorityKeyId;
   const h: CertHandles = { der, node, subjectHex, issuerHex };
-  info.publicKey = keyInfoOf(publicKeyOf(h));
+  // RSA sizes come from the bytes; other keys (and odd RSA keys) from node's KeyObject
+  const rsaBits = rsaPublicKeyBits(der);
+  info.publicKey = rsaBits !== undefined ? { algorithm: 'RSA', bits: rsaBits } : keyInfoOf(publicKeyOf(h));
   handles.set(info, h);
   return { info, handles: h };
 }

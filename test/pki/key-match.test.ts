@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rsaKeyMatchesCertificate } from '../../src/pki/key-match.js';
+import { rsaKeyMatchesCertificate, rsaPublicKeyBits } from '../../src/pki/key-match.js';
 import { certMatchesKey, parseCertificate } from '../../src/pki/x509.js';
 import { generatePki } from '../cluster/pkigen.js';
 import { CA_EXT, certBlocks, makeCert, openssl, opensslKeyMatches, withTmp, type MadeCert } from './helpers.js';
@@ -119,6 +119,70 @@ const sequence = (parts: Buffer[]) => {
   const body = Buffer.concat(parts);
   return Buffer.concat([Buffer.from([0x30, 0x82, body.length >> 8, body.length & 0xff]), body]);
 };
+
+test('RSA key sizes read from the certificate are what openssl and node:crypto report', async () => {
+  const made = await withTmp(async (dir) => {
+    const out: Array<[string, string]> = [];
+    for (const [label, opts] of [
+      ['rsa:1024', ['-newkey', 'rsa:1024']],
+      ['rsa:1025', ['-newkey', 'rsa:1025']],
+      ['rsa:2047', ['-newkey', 'rsa:2047']],
+      ['rsa:3072 e=3', ['-newkey', 'rsa:3072', '-pkeyopt', 'rsa_keygen_pubexp:3']],
+      ['rsa:4096', ['-newkey', 'rsa:4096']],
+      ['rsa:768 (below the range read here)', ['-newkey', 'rsa:768']],
+    ] as const) {
+      out.push([label, await openssl(['req', '-x509', ...opts, '-nodes', '-keyout', 'k.pem', '-subj', '/CN=size', '-days', '1'], undefined, dir)]);
+    }
+    return out;
+  });
+  for (const [label, pem] of made) {
+    const nodeBits = new X509Certificate(pem).publicKey.asymmetricKeyDetails!.modulusLength!;
+    const text = await openssl(['x509', '-noout', '-text'], pem);
+    assert.match(text, new RegExp(`Public-Key: \\(${nodeBits} bit\\)`), `${label}: openssl agrees with node`);
+    const bits = rsaPublicKeyBits(derOf(pem));
+    if (nodeBits < 1024) assert.is(bits, undefined, label);
+    else assert.is(bits, nodeBits, label);
+    assert.equal(parseCertificate(pem).publicKey, { algorithm: 'RSA', bits: nodeBits }, `${label}: CertInfo`);
+  }
+  assert.is(rsaPublicKeyBits(derOf(ecLeaf.certPem)), undefined, 'EC key');
+  assert.equal(parseCertificate(ecLeaf.certPem).publicKey, { algorithm: 'EC', curve: 'prime256v1', bits: 256 });
+});
+
+test('corrupted public keys: a size read here is always the one node:crypto reads from the same certificate', () => {
+  const good = derOf(leaf.certPem);
+  // the SubjectPublicKeyInfo: where the modulus (256 bytes) sits
+  const at = good.indexOf(Buffer.from('06092a864886f70d0101010500', 'hex'));
+  assert.ok(at > 0);
+  let seed = 7;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  let readHere = 0;
+  for (let i = 0; i < 2000; i++) {
+    const der = Buffer.from(good);
+    const k = i % 3;
+    if (k === 0) der[at - 6 + rand(300)] ^= 1 << rand(8); // one bit in or near the key
+    else if (k === 1) der[at - 6 + rand(30)] = rand(256); // its headers
+    // k === 2: unchanged
+    // parseCertificate asks only about certificates node:crypto parses (else: malformed)
+    let x509: X509Certificate;
+    try {
+      x509 = new X509Certificate(der);
+    } catch {
+      continue;
+    }
+    let node: number | undefined;
+    try {
+      node = x509.publicKey.asymmetricKeyDetails?.modulusLength;
+    } catch {
+      node = undefined;
+    }
+    const bits = rsaPublicKeyBits(der);
+    if (bits !== undefined) {
+      readHere++;
+      assert.is(bits, node, `mutation ${i}`);
+    }
+  }
+  assert.ok(readHere > 700, `${readHere} read here`);
+});
 
 test('keys that are not a whole two-prime RSAPrivateKey are handed to node:crypto', () => {
   const fields = keyFields(keyDerOf(leaf.keyPem));
