@@ -33,7 +33,19 @@ export const checkCommand = (run: Runner) => ({
     const source = oneOf(args.source, ['auto', 'both', 'secret', 'pod'] as const, '--source', 'auto');
     const warnWithinMs = parseDuration(args['warn-within'] ?? '30d', '--warn-within');
     const chunkSize = wholeNumber(args['chunk-size'], '--chunk-size', 100);
-    const kube = await connect(args);
+    const concurrency = Math.max(1, wholeNumber(args.concurrency, '--concurrency', 8));
+    // A fleet check's worker threads boot while the Kubernetes client loads and connects
+    // (inspect-pool.js loads neither the client nor the PKI code).
+    const { startInspectPool, defaultThreads } = await import('../flows/inspect-pool.js');
+    const pool = args.name ? undefined : startInspectPool(defaultThreads());
+    pool?.catch(() => {}); // runCheck awaits it
+    let kube;
+    try {
+      kube = await connect(args);
+    } catch (err) {
+      pool?.then((p) => p.close()).catch(() => {});
+      throw err;
+    }
     const { runCheck } = await import('../flows/check.js');
     const { renderReports } = await import('../output/check.js');
     const { useColor } = await import('../output/table.js');
@@ -44,8 +56,9 @@ export const checkCommand = (run: Runner) => ({
       labelSelector: args.selector,
       source,
       warnWithinMs,
-      concurrency: Math.max(1, wholeNumber(args.concurrency, '--concurrency', 8)),
+      concurrency,
       chunkSize,
+      pool,
     });
     process.stdout.write(await renderReports(outcome.reports, format, useColor()));
     // A single vCluster's failure is an error line on stderr too, for scripts reading stdout as data.

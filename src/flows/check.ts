@@ -27,6 +27,11 @@ export interface CheckOptions {
   concurrency?: number;
   /** worker threads for certificate inspection in fleet mode (default: one per spare core) */
   threads?: number;
+  /**
+   * A pool the caller started earlier (so the workers boot while it connects); runCheck closes it.
+   * Without one, a fleet check starts its own.
+   */
+  pool?: Promise<InspectPool>;
   /** Secrets per list request (0: all in one) */
   chunkSize?: number;
 }
@@ -206,8 +211,10 @@ function inspectAhead(secrets: V1Secret[], pool: InspectPool, opts: CheckOptions
 export async function runCheck(kube: Kube, opts: CheckOptions): Promise<CheckOutcome> {
   const now = opts.now ?? new Date();
   const fleet = !opts.name;
-  // The workers boot while the lists below are in flight (the lists go out first).
-  const poolStarted = fleet ? startInspectPool(opts.threads ?? defaultThreads()) : undefined;
+  // The workers boot while the lists below are in flight (the lists go out first), if the
+  // caller has not started them already.
+  if (!fleet) opts.pool?.then((p) => p.close()).catch(() => {});
+  const poolStarted = fleet ? (opts.pool ?? startInspectPool(opts.threads ?? defaultThreads())) : undefined;
   poolStarted?.catch(() => {}); // awaited below
   // Set when the check ends (also by an error): a Secret list arriving later starts no work.
   let finished = false;

@@ -4,8 +4,8 @@
 // jobs back to the main thread, so the pool can only change how fast a check is, never its result.
 
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
-import { inspectPki, type InspectOptions } from '../pki/inspect.js';
+import { Worker } from 'node:worker_threads';
+import type { InspectOptions } from '../pki/inspect.js';
 import type { InspectJob } from '../pki/inspect-worker.js';
 import { packFiles } from '../pki/packed-files.js';
 import type { CertRow, PkiFiles } from '../pki/types.js';
@@ -59,8 +59,8 @@ export async function startInspectPool(threads: number, source: string | undefin
   let nextId = 0;
   let offloaded = 0;
   let closed = false;
+  // The workers are created before the first await, so they start booting at once.
   if (source && threads > 0) {
-    const { Worker } = await import('node:worker_threads');
     for (let i = 0; i < threads; i++) {
       const lane: Lane = { worker: new Worker(source, { eval: true, stdout: false, stderr: false }), pending: new Map(), dead: false };
       const fail = () => {
@@ -86,6 +86,9 @@ export async function startInspectPool(threads: number, source: string | undefin
       lanes.push(lane);
     }
   }
+  // Loaded after the workers are on their way: this module is imported early (the check command
+  // starts the pool before it connects), and the PKI code is not needed until the first job.
+  const { inspectPki } = await import('../pki/inspect.js');
   function runInline(p: Pending): void {
     try {
       p.resolve(inspectPki(p.files, p.opts));
