@@ -364,17 +364,18 @@ function cloneInfo(p: ParsedDer): CertInfo {
  * still returns its own CertInfo object. Meant to live for one PKI only (e.g. one PkiModel).
  */
 export function certParser(): (der: Buffer) => CertInfo {
-  const seen = new Map<string, ParsedDer | Error>();
+  // A PKI has some twenty distinct certificates: a list compared byte for byte (length first)
+  // costs less than building and hashing a string key per lookup.
+  const seen: Array<{ der: Buffer; parsed: ParsedDer | Error }> = [];
   return (der: Buffer) => {
-    const key = der.toString('latin1');
-    let p = seen.get(key);
+    const p = seen.find((s) => s.der.length === der.length && s.der.equals(der))?.parsed;
     if (p === undefined) {
       try {
         const parsed = parseDer(der);
-        seen.set(key, parsed);
+        seen.push({ der, parsed });
         return parsed.info;
       } catch (e) {
-        seen.set(key, e as Error);
+        seen.push({ der, parsed: e as Error });
         throw e;
       }
     }
