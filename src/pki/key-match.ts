@@ -83,7 +83,9 @@ function certRsaPublicKey(cert: Buffer): { der: Buffer; n: Tlv; e: Tlv } | undef
   const parts = children(cert, spki.start, spki.end);
   if (!parts || parts.length !== 2 || parts[0]!.tag !== 0x30 || parts[1]!.tag !== 0x03) return undefined;
   const alg = parts[0]!;
-  if (alg.end - alg.start !== RSA_ENCRYPTION_ALG.length || cert.compare(RSA_ENCRYPTION_ALG, 0, RSA_ENCRYPTION_ALG.length, alg.start, alg.end) !== 0) return undefined;
+  if (alg.end - alg.start !== RSA_ENCRYPTION_ALG.length) return undefined;
+  // byte by byte: Buffer#compare's argument checks cost more than these 13 bytes
+  for (let i = 0; i < RSA_ENCRYPTION_ALG.length; i++) if (cert[alg.start + i] !== RSA_ENCRYPTION_ALG[i]) return undefined;
   const bits = parts[1]!;
   if (bits.end - bits.start < 2 || cert[bits.start] !== 0) return undefined; // no unused bits
   const rsa = readTlv(cert, bits.start + 1, bits.end);

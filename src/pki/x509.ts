@@ -192,7 +192,7 @@ interface NameFields {
   cn: string;
   o: readonly string[];
 }
-interface SanFields {
+export interface SanFields {
   dns: readonly string[];
   ip: readonly string[];
 }
@@ -264,6 +264,40 @@ function readExt<V>(js: JsX509, name: string, memo: ParseMemo<V>, read: (valueHe
   return memo.get(`${critical ? 'c' : 'n'}${hex}`, () => read(hex, critical));
 }
 
+export function readSanNamesWithJsrsasign(js: JsX509, hex: string, crit: boolean): SanFields {
+  const names = (js.getExtSubjectAltName(hex, crit) as unknown as { array?: Array<Record<string, unknown>> }).array ?? [];
+  return {
+    dns: names.filter((g) => typeof g.dns === 'string').map((g) => g.dns as string),
+    ip: names.filter((g) => typeof g.ip === 'string').map((g) => g.ip as string),
+  };
+}
+
+type Asn1HexReads = { getChildIdx(h: string, i: number): number[]; getV(h: string, i: number): string };
+const { hextoip } = jsrsasign as unknown as { hextoip(hex: string): string };
+
+/**
+ * The DNS names and IP addresses of a SubjectAltName value (hex), as jsrsasign's
+ * getExtSubjectAltName reads them, walking the names with jsrsasign's ASN1HEX. A fleet's SANs are
+ * all different (they carry the vCluster's name), so they are read every time, and jsrsasign
+ * decodes each DNS name one character at a time; here the bytes are decoded whole (latin1, as its
+ * hextorstr does for byte-aligned hex) and IPs go through its own hextoip. Undefined when a name
+ * of another kind that jsrsasign parses further (directoryName, otherName) is there: the caller
+ * then asks jsrsasign.
+ */
+export function readSanNames(hex: string): SanFields | undefined {
+  const a = ASN1HEX as unknown as Asn1HexReads;
+  const dns: string[] = [];
+  const ip: string[] = [];
+  for (const idx of a.getChildIdx(hex, 0)) {
+    const tag = hex.substring(idx, idx + 2);
+    if (tag === '82') dns.push(Buffer.from(a.getV(hex, idx), 'hex').toString('latin1'));
+    else if (tag === '87') ip.push(hextoip(a.getV(hex, idx)));
+    else if (tag === 'a4' || tag === 'a0') return undefined;
+    // rfc822Name, URI and other kinds are not kept (jsrsasign reads them without parsing further)
+  }
+  return { dns, ip };
+}
+
 function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
   const subjectHex = js.getSubjectHex();
   const issuerHex = js.getIssuerHex();
@@ -276,13 +310,7 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
   const eku = readExt(js, 'extKeyUsage', ekuMemo, (hex, crit) =>
     ((js.getExtExtKeyUsage(hex, crit) as unknown as { array?: unknown[] }).array ?? []).map(String),
   );
-  const san = readExt(js, 'subjectAltName', sanMemo, (hex, crit) => {
-    const names = (js.getExtSubjectAltName(hex, crit) as unknown as { array?: Array<Record<string, unknown>> }).array ?? [];
-    return {
-      dns: names.filter((g) => typeof g.dns === 'string').map((g) => g.dns as string),
-      ip: names.filter((g) => typeof g.ip === 'string').map((g) => g.ip as string),
-    };
-  });
+  const san = readExt(js, 'subjectAltName', sanMemo, (hex, crit) => readSanNames(hex) ?? readSanNamesWithJsrsasign(js, hex, crit));
   const skid = js.getExtInfo('subjectKeyIdentifier')
     ? (js.getExtSubjectKeyIdentifier() as unknown as { kid?: { hex?: string } })
     : undefined;
