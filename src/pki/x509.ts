@@ -264,6 +264,7 @@ function readExt<V>(js: JsX509, name: string, memo: ParseMemo<V>, read: (valueHe
   return memo.get(`${critical ? 'c' : 'n'}${hex}`, () => read(hex, critical));
 }
 
+/** The DNS names and IPs of a SubjectAltName value (hex), read by jsrsasign's getExtSubjectAltName. */
 export function readSanNamesWithJsrsasign(js: JsX509, hex: string, crit: boolean): SanFields {
   const names = (js.getExtSubjectAltName(hex, crit) as unknown as { array?: Array<Record<string, unknown>> }).array ?? [];
   return {
