@@ -69,11 +69,6 @@ export class SecretIndex {
     return new SecretIndex(null);
   }
 
-  /** Every listed Secret (none without list rights). */
-  all(): IterableIterator<V1Secret> {
-    return (this.byKey ?? new Map<string, V1Secret>()).values();
-  }
-
   /** The listed Secret, or undefined when it must be fetched by name (not listed, or no list rights). */
   get(namespace: string, name: string): V1Secret | undefined {
     return this.byKey?.get(`${namespace}/${name}`);

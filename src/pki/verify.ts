@@ -20,7 +20,6 @@ export interface VerifyOptions {
   now?: Date;
 }
 
-
 /**
  * Problems that make a PKI unfit to commit, in plain words (empty = fine): missing certMap files,
  * unreadable certificates, keys that do not match, leafs not issued by their CA, CA copies out of

@@ -1,4 +1,5 @@
-// X.509 parsing: jsrsasign reads the fields, node:crypto checks the DER, fingerprints and verifies.
+// X.509 parsing: jsrsasign reads the fields, node:crypto checks the DER, fingerprints and verifies
+// (key-match.ts compares RSA keys and reads their size from the bytes).
 // Pure, no I/O.
 
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
@@ -10,7 +11,6 @@ import type { CertInfo, KeyInfo } from './types.js';
 
 const { X509, ASN1HEX } = jsrsasign;
 type JsX509 = InstanceType<typeof X509>;
-
 
 /** The parsed objects behind a CertInfo, for verification and re-issuing. Not part of CertInfo itself. */
 export interface CertHandles {
@@ -109,14 +109,9 @@ export function parseAsn1Time(s: string): Date {
   return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
 }
 
-const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
-
 /** SHA-256 of the DER as upper-case colon-separated hex (upstream e2e fingerprint format). */
 export function sha256Fingerprint(der: Buffer): string {
-  const d = createHash('sha256').update(der).digest();
-  let out = HEX_BYTE[d[0]!]!;
-  for (let i = 1; i < d.length; i++) out += `:${HEX_BYTE[d[i]!]}`;
-  return out;
+  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
 }
 
 function certificateDer(input: string | Buffer): Buffer {
@@ -205,45 +200,21 @@ const sanMemo = new ParseMemo<SanFields>();
 /** by the signature AlgorithmIdentifier (one or two per fleet) */
 const sigAlgMemo = new ParseMemo<string>();
 
-/** Digit value of the hex pair at i when it encodes an ASCII digit ('30'..'39'), else -1. */
-function asciiDigitAt(hex: string, i: number): number {
-  if (hex.charCodeAt(i) !== 0x33) return -1;
-  const d = hex.charCodeAt(i + 1) - 0x30;
-  return d >= 0 && d <= 9 ? d : -1;
-}
+/** The hex of a time's bytes when they are only ASCII digits, '.' and 'Z' (every CA writes that). */
+const ASCII_TIME_HEX = /^(?:3[0-9]|2e|5a)+$/;
 
 /**
- * notBefore (0) or notAfter (1), read from the hex in place when it has the form every CA writes
- * ('YYMMDDHHMMSSZ' or 'YYYYMMDDHHMMSSZ'); any other form goes through jsrsasign's string and
- * parseAsn1Time, which accept or reject it as before. Same rules: the length tells UTCTime's two-digit
- * year from GeneralizedTime's four, and two-digit years are RFC 5280's 1950-2049.
+ * notBefore (0) or notAfter (1). jsrsasign's getNotBefore/getNotAfter turn the value's hex into
+ * text through a regular-expression replace and decodeURIComponent; for ASCII digits, '.' and 'Z'
+ * the bytes are that text, so they are decoded whole. parseAsn1Time reads it either way.
  */
 function readValidity(js: JsX509, which: 0 | 1): Date {
   const state = js as unknown as ReaderState;
-  const hex = state.hex!;
-  const idx = (ASN1HEX.getIdxbyList as (h: string, i: number, list: number[]) => number)(hex, 0, [0, 4 + state.foffset, which]);
-  const lenHex = hex.substring(idx + 2, idx + 4);
-  const chars = lenHex === '0d' ? 13 : lenHex === '0f' ? 15 : 0;
-  const v = idx + 4;
-  if (idx >= 0 && chars && hex.substring(v + 2 * (chars - 1), v + 2 * chars) === '5a') {
-    const digits: number[] = [];
-    for (let i = 0; i < chars - 1; i++) digits.push(asciiDigitAt(hex, v + 2 * i));
-    if (digits.every((d) => d >= 0)) {
-      const two = (k: number) => digits[k]! * 10 + digits[k + 1]!;
-      let year: number;
-      let k: number;
-      if (chars === 13) {
-        year = two(0);
-        year += year < 50 ? 2000 : 1900;
-        k = 2;
-      } else {
-        year = two(0) * 100 + two(2);
-        k = 4;
-      }
-      return new Date(Date.UTC(year, two(k) - 1, two(k + 2), two(k + 4), two(k + 6), two(k + 8)));
-    }
-  }
-  return parseAsn1Time(which === 0 ? js.getNotBefore() : js.getNotAfter());
+  const valueHex = ASN1HEX.getVbyList(state.hex!, 0, [0, 4 + state.foffset, which]);
+  const text = typeof valueHex === 'string' && ASCII_TIME_HEX.test(valueHex)
+    ? Buffer.from(valueHex, 'hex').toString('latin1')
+    : which === 0 ? js.getNotBefore() : js.getNotAfter();
+  return parseAsn1Time(text);
 }
 
 function readName(js: JsX509, hex: string): NameFields {
