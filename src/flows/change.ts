@@ -13,13 +13,13 @@ import { sha256Fingerprint } from '../pki/x509.js';
 import { describePermission, missingPermissions, type Permission } from '../kube/access.js';
 import { apiStatusCode, type Kube } from '../kube/client.js';
 import { isPodReady, requireK8sDistro, type VCluster } from '../kube/discovery.js';
-import { probeVClusterEndpoint } from '../kube/endpoint.js';
 import { acquireRotationLease, type HeldLease } from '../kube/lease.js';
 import { BACKUP_ROOT, backupInPod, readDirFromPod, removeInPod, stageInPod, swapInPod, STAGING_DIR } from '../kube/pod-files.js';
 import { PKI_DIR, readPkiFromSecret, certsSecretName, type SecretPki } from '../kube/pki-source.js';
 import { restartVCluster, type RestartMode } from '../kube/restart.js';
 import { createBackupSecret, pruneBackupSecrets, SecretConflictError, STATE_ANNOTATION, writeCertsSecret } from '../kube/secrets.js';
 import type { V1Pod, V1Secret } from '../kube/k8s.js';
+import { sameSecretData, verifyApplied } from './verify-applied.js';
 
 export type ChangeKind = 'rotate' | 'rotate-ca' | 'restore';
 
@@ -122,30 +122,8 @@ function certEntries(files: PkiFiles): Map<string, { sha256: string }> {
   return out;
 }
 
-function credentialsFrom(files: PkiFiles) {
-  const admin = files.get('admin.conf');
-  if (!admin) throw new UserError('the new PKI has no admin.conf to verify the vCluster endpoint with');
-  const { cluster, user } = currentCredentials(parseKubeconfig(admin));
-  if (!cluster.certificateAuthorityData || !user.clientCertificateData || !user.clientKeyData) {
-    throw new UserError('admin.conf in the new PKI lacks embedded CA or client credentials');
-  }
-  return {
-    caPem: Buffer.from(cluster.certificateAuthorityData).toString('utf8'),
-    certPem: Buffer.from(user.clientCertificateData).toString('utf8'),
-    keyPem: Buffer.from(user.clientKeyData).toString('utf8'),
-  };
-}
-
 function podName(p: V1Pod): string {
   return p.metadata!.name!;
-}
-
-function sameSecretData(secret: V1Secret, files: PkiFiles): boolean {
-  const want = secretDataFromFiles(files);
-  const have = secret.data ?? {};
-  const keys = new Set([...Object.keys(want), ...Object.keys(have)]);
-  for (const k of keys) if (want[k] !== have[k]) return false;
-  return true;
 }
 
 function stampNow(now: Date): string {
@@ -355,26 +333,6 @@ async function markDone(kube: Kube, vc: VCluster, stamp: string, kind: ChangeKin
     const s = await readPkiFromSecret(kube, vc);
     await writeCertsSecret(kube, s.secret, s.files, { [STATE_ANNOTATION]: `done/${stamp}/${kind}` });
   } catch { /* keep going */ }
-}
-
-/** After a restart the Secret, every replica's disk and every endpoint must show the new PKI. */
-export async function verifyApplied(kube: Kube, vc: VCluster, files: PkiFiles): Promise<void> {
-  const secret = await readPkiFromSecret(kube, vc);
-  if (!sameSecretData(secret.secret, files)) throw new UserError(`secret ${certsSecretName(vc.name)} does not hold the PKI that was committed`);
-  const pods = (await kube.call('list vCluster pods', () => kube.core.listNamespacedPod({ namespace: vc.namespace, labelSelector: `app=vcluster,release=${vc.name}` }, kube.opts))).items;
-  const creds = credentialsFrom(files);
-  const apiserver = splitPem(files.get('apiserver.crt') ?? '').find((b) => b.label === 'CERTIFICATE');
-  const wantServed = apiserver ? sha256Fingerprint(apiserver.der) : '';
-  for (const p of pods.filter(isPodReady)) {
-    const disk = await readDirFromPod(kube, vc.namespace, podName(p), PKI_DIR);
-    const drift = diffPki(secret.files, disk);
-    if (drift.differing.length || drift.onlyInA.length) {
-      throw new UserError(`${PKI_DIR} in pod ${podName(p)} does not match the Secret after the restart (${[...drift.differing, ...drift.onlyInA].slice(0, 3).join(', ')})`);
-    }
-    const probe = await probeVClusterEndpoint(kube, vc.namespace, podName(p), creds);
-    if (wantServed && probe.servedSha256 !== wantServed) throw new UserError(`pod ${podName(p)} serves an apiserver certificate other than the new one`);
-    if (probe.statusCode !== 200) throw new UserError(`pod ${podName(p)} answered ${probe.statusCode} to the new admin.conf credentials`);
-  }
 }
 
 /** Puts `files` back into the Secret and every reachable disk, restarts, waits Ready. */
