@@ -1,7 +1,8 @@
-// Flags and plumbing shared by the commands that change a PKI (rotate, rotate-ca, restore).
+// Flags and plumbing shared by the commands that change a PKI (rotate, rotate-ca, restore, resume).
 import type { Argv } from 'yargs';
 import { EXIT, UserError } from '../errors.js';
-import type { ChangeReport, ChangeSpec } from '../flows/change.js';
+import type { Allowances, ChangeOptions, ChangeReport, ChangeResult, ChangeSpec } from '../flows/change.js';
+import type { ChangePort } from '../kube/change-port.js';
 import type { Kube } from '../kube/client.js';
 import type { VCluster } from '../kube/discovery.js';
 import { parseDuration } from './duration.js';
@@ -12,27 +13,91 @@ export interface ChangeArgs extends GlobalArgs {
   'dry-run'?: boolean;
   yes?: boolean;
   force?: boolean;
+  'allow-not-running'?: boolean;
+  'ignore-drift'?: boolean;
+  'allow-incomplete'?: boolean;
   'no-rollback'?: boolean;
   timeout?: string;
   output?: string;
 }
 
-export function withChangeFlags<T>(y: Argv<T>) {
+/** The flags every change command takes (resume has no plan of its own to force). */
+export function withRunFlags<T>(y: Argv<T>) {
   return y
     .positional('name', { type: 'string', describe: 'vCluster name', demandOption: true })
     .option('dry-run', { type: 'boolean', describe: 'Print the plan and change nothing', default: false })
     .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (needed when not on a terminal)', default: false })
-    .option('force', { type: 'boolean', describe: 'Go on although the vCluster is not Running, or its Secret and disk differ', default: false })
-    .option('no-rollback', { type: 'boolean', describe: 'On failure after the commit, leave the new PKI in place instead of restoring the backup', default: false })
     .option('timeout', { type: 'string', describe: 'How long to wait for the vCluster to come back', default: '5m' })
     .option('output', { alias: 'o', type: 'string', describe: 'Output format: text or json', default: 'text' });
 }
 
+export function withChangeFlags<T>(y: Argv<T>) {
+  return withRunFlags(y)
+    .option('allow-not-running', { type: 'boolean', describe: 'Go on although the vCluster is not Running (e.g. down because its certificates expired)', default: false })
+    .option('ignore-drift', { type: 'boolean', describe: "Go on from the Secret although a replica's /data/pki differs from it", default: false })
+    .option('allow-incomplete', { type: 'boolean', describe: 'Rebuild from what is there although the Secret has empty values', default: false })
+    .option('force', { type: 'boolean', describe: 'All the --allow-* and --ignore-* flags of this command at once', default: false })
+    .option('no-rollback', { type: 'boolean', describe: 'On failure after the commit, leave the new PKI in place instead of restoring the backup', default: false });
+}
+
+export function allowancesFrom(args: ChangeArgs): Allowances {
+  const all = !!args.force;
+  return { notRunning: all || !!args['allow-not-running'], drift: all || !!args['ignore-drift'], incomplete: all || !!args['allow-incomplete'] };
+}
+
+interface Interrupts {
+  signal: AbortSignal;
+  onReport(r: ChangeReport): void;
+  onLease(release: () => Promise<void>): void;
+  dispose(): void;
+}
+
+/**
+ * SIGINT/SIGTERM: the first asks the flow to stop (before the commit) or finish (after it); the
+ * second exits at once, still saying where the vCluster stands and letting the Lease go.
+ */
+function handleInterrupts(vc: VCluster): Interrupts {
+  const controller = new AbortController();
+  let report: ChangeReport | undefined;
+  let release: (() => Promise<void>) | undefined;
+  let count = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    count++;
+    if (count === 1) {
+      process.stderr.write(`received ${sig}: ${report?.state === 'unknown' ? 'finishing the committed change' : 'stopping before the commit'}; send it again to exit at once\n`);
+      controller.abort();
+      return;
+    }
+    void exitNow(sig);
+  };
+  const exitNow = async (sig: NodeJS.Signals) => {
+    const { stateAfterInterrupt } = await import('../output/change.js');
+    const { code, line } = stateAfterInterrupt(report, vc);
+    await Promise.race([release?.().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+    process.stderr.write(`error: interrupted twice (${sig}): ${line}\n`);
+    process.exit(code);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    onReport: (r) => { report = r; },
+    onLease: (r) => { release = r; },
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+type Flow = (port: ChangePort, opts: ChangeOptions) => Promise<ChangeResult>;
+
 /** Finds the vCluster, runs the change, prints the report; returns the exit code. */
 export async function runChangeCommand(
   args: ChangeArgs,
-  makeSpec: (ctx: { now: Date; vc: VCluster; kube: Kube }) => Promise<ChangeSpec> | ChangeSpec,
-  after?: (report: ChangeReport, vc: VCluster) => Promise<void>,
+  makeSpec: ((ctx: { now: Date; vc: VCluster; kube: Kube }) => Promise<ChangeSpec> | ChangeSpec) | null,
+  after?: (result: ChangeResult, vc: VCluster) => Promise<void>,
+  flow?: Flow,
 ): Promise<number> {
   const format = oneOf(args.output, ['text', 'json'] as const, '-o/--output', 'text');
   const timeoutMs = parseDuration(args.timeout ?? '5m', '--timeout');
@@ -44,29 +109,35 @@ export async function runChangeCommand(
   }
   const kube = await connect(args);
   const { findOneVCluster } = await import('../kube/discovery.js');
+  const { KubeChangePort } = await import('../kube/change-port.js');
   const { runChange } = await import('../flows/change.js');
   const { renderChangeText } = await import('../output/change.js');
   const { useColor } = await import('../output/table.js');
   const vc = await findOneVCluster(kube, { name: args.name, namespace: kube.namespace });
-  const spec = await makeSpec({ now: new Date(), vc, kube });
+  const run: Flow = flow ?? (async (port, opts) => runChange(port, await makeSpec!({ now: new Date(), vc, kube }), opts));
   const print = (r: ChangeReport) => process.stdout.write(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderChangeText(r, useColor()));
+  const interrupts = handleInterrupts(vc);
   try {
-    const report = await runChange(kube, vc, spec, {
+    const result = await run(new KubeChangePort(kube, vc), {
       dryRun: !!args['dry-run'],
       yes: !!args.yes,
-      force: !!args.force,
+      allow: allowancesFrom(args),
       noRollback: !!args['no-rollback'],
       timeoutMs,
       ask,
       progress: args['dry-run'] ? () => undefined : progressPrinter(),
+      signal: interrupts.signal,
+      onReport: interrupts.onReport,
+      onLease: interrupts.onLease,
     });
-    print(report);
-    if (after) await after(report, vc);
+    print(result.report);
+    if (after) await after(result, vc);
     return EXIT.OK;
   } catch (err) {
     const report = (err as { report?: ChangeReport }).report;
     if (report && (report.result !== 'failed' || report.state !== 'unchanged' || format === 'json')) print(report);
-    if (err instanceof UserError) throw err;
     throw err;
+  } finally {
+    interrupts.dispose();
   }
 }

@@ -9,6 +9,8 @@ interface RestoreArgs extends ChangeArgs {
   from?: string;
   'no-rotate'?: boolean;
   validity?: string;
+  'allow-expired'?: boolean;
+  'allow-short-validity'?: boolean;
 }
 
 export const restoreCommand = (run: Runner) => ({
@@ -20,6 +22,8 @@ export const restoreCommand = (run: Runner) => ({
       .option('from', { type: 'string', describe: 'Where to take it from: auto (a pod copy if one exists, else the Secret), pod, secret', default: 'auto' })
       .option('no-rotate', { type: 'boolean', describe: 'Restore the files as they are, without re-issuing the leafs from the restored CAs', default: false })
       .option('validity', { type: 'string', describe: 'Validity of the re-issued leaf certificates', default: '365d' })
+      .option('allow-expired', { type: 'boolean', describe: 'With --no-rotate: restore a backup whose certificates expired, as it is', default: false })
+      .option('allow-short-validity', { type: 'boolean', describe: 'Allow --validity of 90 days or less', default: false })
       .example('$0 backups my-vc -n team-a', 'see what can be restored')
       .example('$0 restore my-vc -n team-a --backup 1752736900 --yes', 'restore one backup')
       .epilog('The current PKI is backed up first, so a restore can itself be undone. Exit codes as for rotate.'),
@@ -29,7 +33,8 @@ export const restoreCommand = (run: Runner) => ({
     return runChangeCommand(args, async ({ now, vc, kube }) => {
       const { restoreSpec } = await import('../flows/restore.js');
       return restoreSpec(kube, vc, {
-        backup: String(args.backup ?? 'latest'), from, rotate: !args['no-rotate'], force: !!args.force, now, validityMs,
+        backup: String(args.backup ?? 'latest'), from, rotate: !args['no-rotate'], now, validityMs,
+        allowExpired: !!args.force || !!args['allow-expired'], allowShortValidity: !!args.force || !!args['allow-short-validity'],
         onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
       });
     });

@@ -8,6 +8,8 @@ interface RotateCAArgs extends ChangeArgs {
   validity?: string;
   'ca-validity'?: string;
   'kubeconfig-out'?: string;
+  overwrite?: boolean;
+  'allow-short-validity'?: boolean;
 }
 
 export const rotateCACommand = (run: Runner) => ({
@@ -17,12 +19,14 @@ export const rotateCACommand = (run: Runner) => ({
     withChangeFlags(y)
       .option('ca-validity', { type: 'string', describe: 'Validity of the new CAs', default: '3650d' })
       .option('validity', { type: 'string', describe: 'Validity of the new leaf certificates (more than 90d)', default: '365d' })
-      .option('kubeconfig-out', { type: 'string', describe: 'Write a fresh admin kubeconfig for the vCluster to FILE (mode 0600)' })
+      .option('allow-short-validity', { type: 'boolean', describe: 'Allow --validity or --ca-validity of 90 days or less', default: false })
+      .option('kubeconfig-out', { type: 'string', describe: 'Write a fresh admin kubeconfig for the vCluster to FILE (mode 0600; an existing FILE only with --overwrite)' })
+      .option('overwrite', { type: 'boolean', describe: 'Let --kubeconfig-out replace an existing file', default: false })
       .example('$0 rotate-ca my-vc -n team-a --dry-run', 'show what would change')
       .example('$0 rotate-ca my-vc -n team-a --kubeconfig-out my-vc.kubeconfig', 'rotate, then save a working admin kubeconfig')
       .epilog('New ca, front-proxy-ca and etcd-ca (server-ca and client-ca become copies of ca); every leaf and kubeconfig client '
         + 'certificate re-issued; sa.key/sa.pub kept, so service-account tokens stay valid. All replicas and deployed etcd restart together. '
-        + 'With --force it recovers a vCluster whose whole PKI expired. Exit codes as for rotate.'),
+        + 'With --allow-not-running (or --force) it recovers a vCluster whose whole PKI expired. Exit codes as for rotate.'),
   handler: (args: RotateCAArgs) => run(async () => {
     const validityMs = parseDuration(args.validity ?? '365d', '--validity');
     const caValidityMs = parseDuration(args['ca-validity'] ?? '3650d', '--ca-validity');
@@ -32,17 +36,16 @@ export const rotateCACommand = (run: Runner) => ({
     if (out && !args['dry-run']) {
       // Find out now, not after the CA changed and every old kubeconfig broke.
       const { assertWritable } = await import('../flows/kubeconfig-out.js');
-      assertWritable(out);
+      assertWritable(out, !!args.overwrite);
     }
     return runChangeCommand(args, async ({ now }) => {
       const { caRotationSpec } = await import('../flows/rotate.js');
-      return caRotationSpec({ now, validityMs, caValidityMs, force: !!args.force });
-    }, async (report, vc) => {
-      const files = (report as { files?: Map<string, Buffer> }).files;
+      return caRotationSpec({ now, validityMs, caValidityMs, force: !!args.force || !!args['allow-short-validity'] });
+    }, async ({ report, files }, vc) => {
       if (report.result !== 'done' || !files) return;
       if (out) {
         const { adminKubeconfigFor, writePrivateFile, LOCAL_SERVER } = await import('../flows/kubeconfig-out.js');
-        writePrivateFile(out, adminKubeconfigFor(files, vc.name, vc.namespace));
+        writePrivateFile(out, adminKubeconfigFor(files, vc.name, vc.namespace), !!args.overwrite);
         process.stderr.write(`wrote ${out} (mode 0600); it points at ${LOCAL_SERVER}: run "kubectl port-forward -n ${vc.namespace} svc/${vc.name} 8443:443" first, or change its server\n`);
       } else {
         process.stderr.write(`old kubeconfigs of ${vc.namespace}/${vc.name} no longer work: get a new one with "vcluster connect ${vc.name} -n ${vc.namespace}" or re-run with --kubeconfig-out FILE next time\n`);

@@ -6,6 +6,7 @@ import type { Runner } from './index.js';
 
 interface RotateArgs extends ChangeArgs {
   validity?: string;
+  'allow-short-validity'?: boolean;
 }
 
 export const rotateCommand = (run: Runner) => ({
@@ -14,6 +15,7 @@ export const rotateCommand = (run: Runner) => ({
   builder: (y: Argv) =>
     withChangeFlags(y)
       .option('validity', { type: 'string', describe: 'Validity of the new certificates (more than 90d, or vCluster renews them itself)', default: '365d' })
+      .option('allow-short-validity', { type: 'boolean', describe: 'Allow --validity of 90 days or less (vCluster renews such leafs on its next start)', default: false })
       .example('$0 rotate my-vc -n team-a --dry-run', 'show what would change')
       .example('$0 rotate my-vc -n team-a --yes', 'rotate without a prompt (scripts, CI)')
       .epilog('Backs up /data/pki to /data/pki.bak/<unix ts> in every Ready replica and to a Secret <name>-certs-backup-<unix ts>, '
@@ -24,7 +26,7 @@ export const rotateCommand = (run: Runner) => ({
     if (validityMs <= 0) throw new UserError('--validity must be positive, e.g. 365d');
     return runChangeCommand(args, async ({ now }) => {
       const { leafRotationSpec } = await import('../flows/rotate.js');
-      return leafRotationSpec({ now, validityMs, force: !!args.force });
+      return leafRotationSpec({ now, validityMs, force: !!args.force || !!args['allow-short-validity'] });
     });
   }),
 });

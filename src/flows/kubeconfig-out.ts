@@ -1,6 +1,6 @@
 // Writes a fresh admin kubeconfig for the vCluster after a CA change: the only place a
 // private key is ever written locally, and only when the user asks with --kubeconfig-out.
-import { closeSync, openSync, renameSync, rmSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, renameSync, rmSync, writeSync, fsyncSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { UserError } from '../errors.js';
 import type { PkiFiles } from '../pki/types.js';
@@ -23,8 +23,12 @@ export function adminKubeconfigFor(files: PkiFiles, vcName: string, namespace: s
   return doc.toString();
 }
 
-/** Creates `path` with mode 0600 from the start (never world-readable, even briefly). */
-export function writePrivateFile(path: string, content: string): void {
+/**
+ * Creates `path` with mode 0600 from the start (never world-readable, even briefly). An existing
+ * file is replaced only with `overwrite`; otherwise the final step is a link, which fails rather
+ * than replace a file that appeared meanwhile.
+ */
+export function writePrivateFile(path: string, content: string, overwrite = false): void {
   const tmp = `${path}.tmp-${process.pid}`;
   let fd: number | undefined;
   try {
@@ -33,7 +37,11 @@ export function writePrivateFile(path: string, content: string): void {
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
-    renameSync(tmp, path);
+    if (overwrite) renameSync(tmp, path);
+    else {
+      linkSync(tmp, path);
+      rmSync(tmp, { force: true });
+    }
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
@@ -41,8 +49,11 @@ export function writePrivateFile(path: string, content: string): void {
   }
 }
 
-/** Proves `path` can be created (and replaced) before anything is changed. */
-export function assertWritable(path: string): void {
+/** Proves `path` can be created before anything is changed; an existing file needs `overwrite`. */
+export function assertWritable(path: string, overwrite = false): void {
+  if (!overwrite && existsSync(path)) {
+    throw new UserError(`${path} exists (--kubeconfig-out): pass --overwrite to replace it, or pick another path (nothing was changed)`, 3);
+  }
   const probe = `${path}.probe-${process.pid}`;
   try {
     closeSync(openSync(probe, 'wx', 0o600));

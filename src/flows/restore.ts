@@ -5,6 +5,7 @@ import { applyLeafRotation, planLeafRotation } from '../pki/rotation.js';
 import type { PkiFiles } from '../pki/types.js';
 import type { Kube } from '../kube/client.js';
 import type { VCluster } from '../kube/discovery.js';
+import { backupSecretName } from '../kube/secrets.js';
 import { collectBackups, describeLocation, type BackupInfo } from './backups.js';
 import type { ChangeSpec, PlanLine } from './change.js';
 
@@ -14,7 +15,10 @@ export interface RestoreOptions {
   backup: string;
   from: RestoreSource;
   rotate: boolean;
-  force: boolean;
+  /** restore a backup whose certificates expired, as it is */
+  allowExpired: boolean;
+  /** re-issue leafs with 90 days or less */
+  allowShortValidity: boolean;
   now: Date;
   validityMs: number;
   onWarning?: (message: string) => void;
@@ -63,19 +67,20 @@ export async function restoreSpec(kube: Kube, vc: VCluster, opts: RestoreOptions
     restartMode: 'all-at-once',
     confirm: 'name',
     backup,
+    // Pruning must never delete the backup being restored (nor its Secret copy, when a pod copy is used).
+    protectBackups: [backupSecretName(vc.name, backup.stamp)],
     async compute(current) {
       let files = new Map(backup.files);
       const lines: PlanLine[] = [...files.keys()].sort().map((file) => ({ file, action: 'restore', note: `from ${where}` }));
       const warnings: string[] = [];
-      if (caDigest(current) !== caDigest(files)) {
+      const sameCAs = caDigest(current) === caDigest(files);
+      if (!sameCAs) {
         warnings.push(`the CAs change back to those of backup ${backup.stamp}: kubeconfigs issued since then stop working, older ones work again`);
-      } else {
-        spec.restartMode = 'rolling';
       }
       if (opts.rotate) {
         let plan;
         try {
-          plan = planLeafRotation(files, { now: opts.now, validityMs: opts.validityMs });
+          plan = planLeafRotation(files, { now: opts.now, validityMs: opts.validityMs, force: opts.allowShortValidity });
         } catch (err) {
           throw new UserError(`cannot re-issue the leafs of backup ${backup.stamp}: ${(err as Error).message.split('\n')[0]}; use --no-rotate to restore it as it is, or rotate-ca`, 3, err);
         }
@@ -89,12 +94,12 @@ export async function restoreSpec(kube: Kube, vc: VCluster, opts: RestoreOptions
         const what = expired ? `its CA ${expired.file} expired on ${expired.notAfter.toISOString()}`
           : backup.earliestLeafExpiry && backup.earliestLeafExpiry.getTime() < opts.now.getTime()
             ? `${backup.earliestLeaf} expired on ${backup.earliestLeafExpiry.toISOString()}` : '';
-        if (what && !opts.force) {
-          throw new UserError(`backup ${backup.stamp} cannot run as it is: ${what}, and the vCluster refuses to start with expired certificates; drop --no-rotate to re-issue the leafs${expired ? ' (or use rotate-ca)' : ''}, or pass --force`);
+        if (what && !opts.allowExpired) {
+          throw new UserError(`backup ${backup.stamp} cannot run as it is: ${what}, and the vCluster refuses to start with expired certificates; drop --no-rotate to re-issue the leafs${expired ? ' (or use rotate-ca)' : ''}, or pass --allow-expired`);
         }
         if (what) warnings.push(`backup ${backup.stamp}: ${what}; the vCluster may not come back`);
       }
-      return { files, lines, warnings };
+      return { files, lines, warnings, restartMode: sameCAs ? 'rolling' : 'all-at-once' };
     },
   };
   return spec;

@@ -19,7 +19,7 @@ function podName(p: V1Pod): string {
 }
 
 export function sameSecretData(secret: V1Secret, files: PkiFiles): boolean {
-  const want = secretDataFromFiles(files);
+  const want = secretDataFromFiles(files, { includeUnknown: true });
   const have = secret.data ?? {};
   const keys = new Set([...Object.keys(want), ...Object.keys(have)]);
   for (const k of keys) if (want[k] !== have[k]) return false;

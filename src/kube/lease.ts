@@ -1,6 +1,7 @@
 // The Lease vCluster's own renewal watcher takes before it rotates
 // (vcluster-<name>-cert-rotation); holding it keeps the two from rotating at once.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { UserError } from '../errors.js';
 import type { Kube } from './client.js';
@@ -15,23 +16,40 @@ export function rotationLeaseName(vcName: string): string {
   return `${name.slice(0, 52)}-${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;
 }
 
+/** This boot of this machine (Linux); '' where there is none, and then no run is ever proven dead. */
+export function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '').slice(0, 16);
+  } catch {
+    return '';
+  }
+}
+
 export function holderIdentity(): string {
   let user = 'unknown';
   try {
     user = userInfo().username;
   } catch { /* no passwd entry, e.g. in a container */ }
-  return `kubectl-vcluster-certs/${user}@${hostname()}/${process.pid}`;
+  return `kubectl-vcluster-certs/${user}@${hostname()}/${bootId() || 'noboot'}/${process.pid}`;
 }
 
-/** A run of this tool on this machine that was killed (its pid is gone) cannot renew: take over. */
-export function heldByDeadLocalRun(holder: string): boolean {
-  const m = /^kubectl-vcluster-certs\/[^@]*@(.+)\/(\d+)$/.exec(holder);
-  if (!m || m[1] !== hostname()) return false;
+/**
+ * A run of this tool on this very boot of this machine whose pid is gone cannot renew: take over.
+ * The host name alone proves nothing (containers and VMs share names, pids are reused across
+ * boots), so without a matching boot id only an expired Lease is taken over.
+ */
+export function heldByDeadLocalRun(holder: string, boot = bootId(), alive = pidAlive): boolean {
+  const m = /^kubectl-vcluster-certs\/[^@]*@(.+)\/([0-9a-f]{16})\/(\d+)$/.exec(holder);
+  if (!m || !boot || m[1] !== hostname() || m[2] !== boot) return false;
+  return !alive(Number(m[3]));
+}
+
+function pidAlive(pid: number): boolean {
   try {
-    process.kill(Number(m[2]), 0);
-    return false;
+    process.kill(pid, 0);
+    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 

@@ -255,7 +255,7 @@ if (!haveScript) console.log('skip: util-linux script is not installed, the inte
   assert.is.not(fingerprint((await secretFiles(cluster, 'ns-tty', 'tty')).get('ca.crt')!), fingerprint(before.get('ca.crt')!), 'typing the name rotates the CA');
 });
 
-test('expiry recovery as upstream: a vCluster whose whole PKI expired is in CrashLoopBackOff; refused without --force, Ready with it', async () => {
+test('expiry recovery as upstream: a vCluster whose whole PKI expired is in CrashLoopBackOff; refused without --allow-not-running, Ready with --force (all allowances)', async () => {
   const before = await vcluster('expired', false);
   assert.ok(x509(before.get('ca.crt')!).validToDate.getTime() < Date.now(), 'the CA itself has expired');
   const end = Date.now() + 10_000;
@@ -265,7 +265,7 @@ test('expiry recovery as upstream: a vCluster whose whole PKI expired is in Cras
   }
   const refused = await runCli(['rotate-ca', 'expired', '-n', 'ns-expired', '--yes'], env);
   assert.is(refused.code, 3, refused.stderr);
-  assert.match(refused.stderr, /not Running; fix that first, or pass --force/);
+  assert.match(refused.stderr, /not Running; fix that first, or pass --allow-not-running/);
   assert.ok(sameFiles(before, await secretFiles(cluster, 'ns-expired', 'expired')), 'refused: nothing changed');
 
   const r = await runCli(['rotate-ca', 'expired', '-n', 'ns-expired', '--yes', '--force'], env);
@@ -289,10 +289,10 @@ test('expiry recovery as upstream: a vCluster whose whole PKI expired is in Cras
   // ... restoring it as it is is refused up front (it could not start) ...
   const asIsRefused = await runCli(['restore', 'expired', '-n', 'ns-expired', '--yes', '--no-rotate'], env);
   assert.is(asIsRefused.code, 3, asIsRefused.stderr);
-  assert.match(asIsRefused.stderr, /^error: backup \d+ cannot run as it is: its CA .* expired on .*drop --no-rotate .* or pass --force$/m);
+  assert.match(asIsRefused.stderr, /^error: backup \d+ cannot run as it is: its CA .* expired on .*drop --no-rotate .* or pass --allow-expired$/m);
   // ... and forced, it crash-loops, which is noticed long before --timeout: rolled back, all-old, Ready again.
   const started = Date.now();
-  const asIs = await runCli(['restore', 'expired', '-n', 'ns-expired', '--yes', '--no-rotate', '--force', '--timeout', '2m', '-o', 'json'], env);
+  const asIs = await runCli(['restore', 'expired', '-n', 'ns-expired', '--yes', '--no-rotate', '--allow-expired', '--timeout', '2m', '-o', 'json'], env);
   assert.ok(Date.now() - started < 60_000, `a crash loop ends the wait early (${Date.now() - started} ms)`);
   assert.is(asIs.code, 2, asIs.stderr);
   assert.equal([json(asIs).result, json(asIs).state], ['rolled-back', 'all-old']);

@@ -131,12 +131,12 @@ for (const [name, pkiOpts, vcOpts, extra] of scenarios) {
   });
 }
 
-test('an expired vCluster in CrashLoopBackOff: refused without --force, recovered with it', async () => {
+test('an expired vCluster in CrashLoopBackOff: refused without --allow-not-running, recovered with it', async () => {
   const before = await vcluster('dead', 'ns-dead', { expiredLeafs: true }, { persistence: false }, false);
   const refused = await runCli(['rotate', 'dead', '-n', 'ns-dead', '--yes'], env);
   assert.is(refused.code, 3);
-  assert.match(refused.stderr, /not Running; fix that first, or pass --force if it is down because its certificates expired/);
-  const r = await runCli(['rotate', 'dead', '-n', 'ns-dead', '--yes', '--force'], env);
+  assert.match(refused.stderr, /not Running; fix that first, or pass --allow-not-running if it is down because its certificates expired/);
+  const r = await runCli(['rotate', 'dead', '-n', 'ns-dead', '--yes', '--allow-not-running'], env);
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   await cluster.waitReady('ns-dead', 'dead');
   const after = await secretFiles(cluster, 'ns-dead', 'dead');
