@@ -276,6 +276,7 @@ export async function commit(run: Run): Promise<void> {
   }
   run.committed = true;
   run.report.state = 'unknown';
+  if (run.interrupted) run.opts.progress('the commit was under way when interrupted: finishing the change so the vCluster is not left half-way (Ctrl-C again to exit at once)');
   done(run, 'commit');
 }
 

@@ -10,7 +10,7 @@ import { startCluster, typeByKind, type SimCluster } from '../cluster/index.js';
 const SECRETS = typeByKind('Secret');
 const PODS = typeByKind('Pod');
 import { generatePki, type PkiOptions } from '../cluster/pkigen.js';
-import { kubectlRaw, runCli } from './helpers.js';
+import { execFileP, kubectlRaw, runCli } from './helpers.js';
 import {
   CA_FILES, KUBECONFIGS, LEAFS, certOf, fingerprint, keyMatches, kubeconfigCreds, opensslKeyIds, opensslProfile, opensslVerifies, podFiles, sameFiles, secretFiles, vclusterPods, x509, type Files,
 } from './pki-oracle.js';
@@ -178,6 +178,43 @@ test('missing RBAC is named before anything is written', async () => {
   const r = await runCli(['rotate', 'rbac', '-n', 'ns-rbac', '--yes'], { KUBECONFIG: user });
   assert.is(r.code, 3, r.stderr);
   assert.match(r.stderr, /you lack RBAC permissions in namespace ns-rbac: .*update secrets.*delete pods.*nothing was changed/, r.stderr);
+});
+
+test('RBAC asked for is what the path calls: an HA roll needs patch statefulsets, pruning delete secrets, the Lease delete', async () => {
+  await vcluster('rbac-ha', 'ns-rbac-ha', {}, { replicas: 2 });
+  // Everything the fixed list of earlier versions asked for, and nothing more.
+  const user = await cluster.addUser('operator-ha', {
+    allow: [
+      { verbs: ['get', 'list', 'update', 'create'], resources: ['secrets'] },
+      { verbs: ['get', 'list', 'delete'], resources: ['pods'] },
+      { verbs: ['get', 'list'], resources: ['statefulsets', 'deployments'] },
+      { verbs: ['get', 'create', 'update'], resources: ['leases'] },
+      { verbs: ['create'], resources: ['pods/exec', 'pods/portforward', 'selfsubjectaccessreviews'] },
+    ],
+  });
+  const rv = (cluster.store.get(SECRETS, 'ns-rbac-ha', 'rbac-ha-certs') as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  const r = await runCli(['rotate', 'rbac-ha', '-n', 'ns-rbac-ha', '--yes'], { KUBECONFIG: user });
+  assert.is(r.code, 3, r.stderr);
+  assert.match(r.stderr, /you lack RBAC permissions in namespace ns-rbac-ha: (?=.*delete secrets)(?=.*patch statefulsets\.apps)(?=.*delete leases\.coordination\.k8s\.io).*nothing was changed/, r.stderr);
+  assert.is((cluster.store.get(SECRETS, 'ns-rbac-ha', 'rbac-ha-certs') as { metadata: { resourceVersion: string } }).metadata.resourceVersion, rv, 'nothing written');
+  assert.equal(cluster.store.list(SECRETS, 'ns-rbac-ha').map((o) => (o as { metadata: { name: string } }).metadata.name).filter((n) => n.includes('backup')), []);
+});
+
+test('keys of <name>-certs that are not PKI files survive the commit, as the plan says', async () => {
+  await vcluster('extra', 'ns-extra');
+  cluster.store.mutate(SECRETS, 'ns-extra', 'extra-certs', (o) => {
+    (o as unknown as { data: Record<string, string> }).data['team-note.txt'] = Buffer.from('owned by team a').toString('base64');
+  });
+  // vCluster's start downloads every key of the Secret to /data/pki, unknown ones too (pkg/certs/ensure.go).
+  const uid = (cluster.store.get(PODS, 'ns-extra', 'extra-0') as { metadata: { uid: string } }).metadata.uid;
+  const kubectl = await execFileP('kubectl', ['--kubeconfig', cluster.kubeconfigPath, 'delete', 'pod', '-n', 'ns-extra', 'extra-0', '--wait=false']);
+  assert.match(kubectl.stdout, /deleted/);
+  for (let i = 0; i < 200 && (cluster.store.get(PODS, 'ns-extra', 'extra-0') as { metadata: { uid: string } } | undefined)?.metadata.uid === uid; i++) await new Promise((r) => setTimeout(r, 50));
+  await cluster.waitReady('ns-extra', 'extra');
+  const r = await runCli(['rotate', 'extra', '-n', 'ns-extra', '--yes'], env);
+  assert.is(r.code, 0, r.stderr);
+  const data = (cluster.store.get(SECRETS, 'ns-extra', 'extra-certs') as unknown as { data: Record<string, string> }).data;
+  assert.is(Buffer.from(data['team-note.txt'] ?? '', 'base64').toString(), 'owned by team a');
 });
 
 test('no private key bytes in any output or on the local disk, even with -v', async () => {
