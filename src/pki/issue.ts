@@ -379,3 +379,42 @@ export function createCA(opts: CreateCAOptions): string {
   assertIssued(pem, { cert, key: opts.key.privateKey }, opts.key);
   return pem;
 }
+
+export interface CrossSignOptions {
+  /** the new self-signed CA whose subject, key and extensions the cross-signed copy carries */
+  newCA: CertInfo;
+  newKeyPublicPem: string;
+  /** the old CA that vouches for the new one */
+  oldSigner: Signer;
+  now: Date;
+  /** clamped to the old CA's NotAfter: a cross-signed CA never outlives the CA that signed it */
+  notAfter: Date;
+}
+
+/**
+ * The new CA as issued by the old one (same subject, key and SubjectKeyIdentifier, kubeadm's CA
+ * profile, AuthorityKeyIdentifier = the old CA's): clients that trust only the old CA reach the new
+ * one through it, the way k3s's rotate-default-ca-certs.sh and Kubernetes' manual CA rotation do.
+ */
+export function crossSignCA(opts: CrossSignOptions): string {
+  const old = opts.oldSigner.cert;
+  const notAfter = new Date(Math.min(opts.notAfter.getTime(), old.notAfter.getTime()));
+  const ext: ExtParam[] = [
+    { extname: 'keyUsage', critical: true, names: ['digitalSignature', 'keyEncipherment', 'keyCertSign'] },
+    { extname: 'basicConstraints', critical: true, cA: true },
+    { extname: 'subjectKeyIdentifier', kid: { hex: subjectKeyIdFor(opts.newKeyPublicPem) } },
+  ];
+  if (old.subjectKeyId) ext.push({ extname: 'authorityKeyIdentifier', kid: { hex: old.subjectKeyId } });
+  if (opts.newCA.dnsNames.length) ext.push({ extname: 'subjectAltName', array: opts.newCA.dnsNames.map((dns) => ({ dns })) });
+  const pem = buildCertificate({
+    subjectHex: certHandles(opts.newCA).subjectHex,
+    issuerHex: certHandles(old).subjectHex,
+    publicKeyPem: opts.newKeyPublicPem,
+    notBefore: truncateToSeconds(new Date(opts.now.getTime() - BACKDATE_MS)),
+    notAfter: truncateToSeconds(notAfter),
+    extensions: ext,
+    signer: opts.oldSigner.key,
+  });
+  if (!new X509Certificate(pem).verify(certHandles(old).node.publicKey)) throw new Error('internal error: cross-signed CA does not verify against the old CA');
+  return pem;
+}
