@@ -226,7 +226,7 @@ export async function backup(run: Run): Promise<void> {
   let name: string | undefined;
   for (let attempt = 0; !name; attempt++) {
     try {
-      name = await port.createBackupSecret(current.files, report.stamp, spec.kind, current.resourceVersion);
+      name = await port.createBackupSecret(current.files, report.stamp, spec.reason ?? spec.kind, current.resourceVersion);
     } catch (err) {
       // Two runs in the same second (a rerun right after a kill) want the same name: take the next one.
       if (attempt >= 5 || !(err instanceof BackupNameTaken)) throw err;

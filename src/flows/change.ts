@@ -40,6 +40,8 @@ export interface ChangeSpec {
   confirm: 'yes' | 'name';
   /** backup Secrets that pruning must never delete (restore: the one being restored) */
   protectBackups?: string[];
+  /** recorded as the backup's reason (default: kind), e.g. 'rotate-ca --graceful' */
+  reason?: string;
 }
 
 /** Each names one risk the user accepts; `--force` sets them all. */

@@ -1,6 +1,7 @@
 // The two rotations as ChangeSpecs for the shared change flow.
 import { UserError } from '../errors.js';
 import { applyCARotation, applyLeafRotation, planCARotation, planLeafRotation, type RotationPlan } from '../pki/rotation.js';
+import { finalizeRollover, rolloverState, RolloverRefused, startRollover } from '../pki/rollover.js';
 import type { PkiFiles } from '../pki/types.js';
 import type { ChangeSpec, PlanLine } from './change.js';
 
@@ -39,7 +40,10 @@ export function leafRotationSpec(opts: { now: Date; validityMs: number; force: b
     kind: 'rotate',
     restartMode: 'rolling',
     confirm: 'yes',
-    compute: rotationCompute(planLeafRotation, applyLeafRotation, opts, 'existing kubeconfigs keep working: the CAs do not change'),
+    compute: (current) => {
+      refuseDuringRollover(current);
+      return rotationCompute(planLeafRotation, applyLeafRotation, opts, 'existing kubeconfigs keep working: the CAs do not change')(current);
+    },
   };
 }
 
@@ -50,5 +54,52 @@ export function caRotationSpec(opts: { now: Date; validityMs: number; caValidity
     confirm: 'name',
     compute: rotationCompute(planCARotation, applyCARotation, opts,
       'workloads and private nodes that trust the old CA must be refreshed; service-account tokens stay valid (sa.key is kept)'),
+  };
+}
+
+/** A leaf rotation in the middle of a rollover would drop the cross-signed chain of apiserver.crt. */
+function refuseDuringRollover(current: PkiFiles): void {
+  const window = rolloverState(current);
+  if (window) {
+    throw new UserError(`a CA rollover is in progress since ${window.since.toISOString()}: finish it with "rotate-ca --finalize" or undo it with "rotate-ca --abort" first`);
+  }
+}
+
+async function rollover<T>(step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof RolloverRefused) throw new UserError(err.message, 3, err);
+    throw err;
+  }
+}
+
+export interface RolloverSpecOptions {
+  now: Date;
+  validityMs: number;
+  caValidityMs: number;
+  allowShortValidity: boolean;
+}
+
+/** rotate-ca --graceful: opens the window in which old and new kubeconfigs both work. */
+export function caRolloverStartSpec(opts: RolloverSpecOptions): ChangeSpec {
+  return {
+    kind: 'rotate-ca',
+    reason: 'rotate-ca --graceful',
+    // Both CAs are trusted by old and new pods alike: replicas can roll one at a time.
+    restartMode: 'rolling',
+    confirm: 'yes',
+    compute: (current) => rollover(() => startRollover(current, opts)),
+  };
+}
+
+/** rotate-ca --finalize: the new CA alone; what the old CA signed stops working. */
+export function caRolloverFinalizeSpec(opts: RolloverSpecOptions): ChangeSpec {
+  return {
+    kind: 'rotate-ca',
+    reason: 'rotate-ca --finalize',
+    restartMode: 'rolling',
+    confirm: 'name',
+    compute: (current) => rollover(() => finalizeRollover(current, opts)),
   };
 }

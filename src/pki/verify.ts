@@ -12,7 +12,8 @@ import {
 import { parsePrivateKey, parsePublicKey, spkiDer } from './keys.js';
 import { rfc3339 } from './inspect.js';
 import { PkiModel } from './model.js';
-import { certMatchesKey, isIssuedBy, isSelfSigned } from './x509.js';
+import { rolloverState } from './rollover.js';
+import { certMatchesKey, isIssuedBy, isSelfSigned, signatureVerifies } from './x509.js';
 import type { CertInfo, PkiFiles } from './types.js';
 
 export interface VerifyOptions {
@@ -56,9 +57,12 @@ export function verifyPki(files: PkiFiles, opts: VerifyOptions = {}): string[] {
     const c = firsts.get(path);
     if (c && !c.isCA) problems.push(`${path} is not a CA certificate`);
   }
+  // During a CA rollover ca/server-ca start with the new CA cross-signed by the old one (pki/rollover.ts).
+  const window = rolloverState(files);
+  const crossSigned = (c: CertInfo) => !!window && c.der.equals(window.crossSigned.der);
   for (const path of [...ROOT_CA_FILES, 'server-ca.crt']) {
     const c = firsts.get(path);
-    if (c && !isSelfSigned(c)) problems.push(`${path} is not a self-signed CA`);
+    if (c && !isSelfSigned(c) && !crossSigned(c)) problems.push(`${path} is not a self-signed CA`);
   }
   const ca = firsts.get('ca.crt');
   const sameAsCa = (path: string) => {
@@ -90,8 +94,15 @@ export function verifyPki(files: PkiFiles, opts: VerifyOptions = {}): string[] {
     if (!k.clientKey) problems.push(`${path}: client-key-data is missing`);
     else if (!certMatchesKey(k.clientCert, k.clientKey)) problems.push(`${path}: client-key-data does not match the client certificate`);
     if (!k.caCerts.length) problems.push(`${path}: certificate-authority-data is missing`);
-    else if (anchor && !k.caCerts[0]!.der.equals(anchor.der)) problems.push(`${path}: certificate-authority-data is not ${anchorPath}`);
+    else if (anchor && !k.caCerts[0]!.der.equals(anchor.der) && !(window && sameCA(k.caCerts[0]!, window.crossSigned))) {
+      problems.push(`${path}: certificate-authority-data is not ${anchorPath}`);
+    }
     dated(`${path} client certificate`, k.clientCert);
+  }
+
+  /** The new CA self-signed, as the kubeconfigs of a rollover window trust it: same subject and key. */
+  function sameCA(c: CertInfo, cross: CertInfo): boolean {
+    return c.isCA && c.subject === cross.subject && isSelfSigned(c) && signatureVerifies(c, cross);
   }
 
   const saKey = files.get('sa.key');
