@@ -7,6 +7,7 @@ import { rotateCommand } from './rotate.js';
 import { backupsCommand } from './backups.js';
 import { rotateCACommand } from './rotate-ca.js';
 import { restoreCommand } from './restore.js';
+import { kubeconfigCommand } from './kubeconfig.js';
 import { completionCommand } from './completion.js';
 import { withGlobalFlags } from './flags.js';
 import { helpWidth, invokedName } from './name.js';
@@ -29,12 +30,13 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(backupsCommand(run))
     .command(rotateCACommand(run))
     .command(restoreCommand(run))
+    .command(kubeconfigCommand(run))
     .command(completionCommand(run))
     .command('version', 'Print the version', () => undefined, () => run(async () => {
       process.stdout.write(`kubectl-vcluster_certs ${VERSION}\n`);
       return 0;
     }))
-    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore (see --help)')
+    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore, kubeconfig (see --help)')
     .strict()
     .parserConfiguration({ 'boolean-negation': false })
     .version(false)
