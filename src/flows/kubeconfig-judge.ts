@@ -286,137 +286,153 @@ function credentialKind(user: Raw, hasCert: boolean): CredentialKind {
 
 const ORDER: ContextStatus[] = ['EXPIRED', 'NOT YET VALID', 'REJECTED', 'UNTRUSTED', 'INVALID', 'UNKNOWN', 'EXPIRING', 'OK'];
 
-export function judgeContext(e: ContextEntry, served: ServedPki, opts: JudgeOptions): ContextVerdict {
-  const { now } = opts;
-  const warnAt = now.getTime() + opts.warnWithinMs;
-  const found = new Set<ContextStatus>();
-  const problems: string[] = [];
-  const notes: string[] = [];
-  const endpoint = endpointOf(e.server);
-  const v: ContextVerdict = {
-    context: e.context, cluster: e.cluster, user: e.user, server: e.server, endpoint,
-    ca: { status: 'unknown', trusts: { proxy: false, apiserver: false } },
-    client: { kind: 'none', status: 'not-certificate' },
-    status: 'OK', problems, notes,
-  };
-  const fail = (status: ContextStatus, problem: string) => {
-    found.add(status);
-    problems.push(problem);
-  };
-  const expiringSoon = (c: CertInfo, what: string) => {
-    if (c.notAfter.getTime() <= warnAt) {
-      found.add('EXPIRING');
-      notes.push(`${what} expires on ${rfc3339(c.notAfter)}`);
-    }
-  };
+/** What the checks of one context found: statuses, problems (say what is wrong), notes (worth knowing). */
+class Findings {
+  readonly found = new Set<ContextStatus>();
+  readonly problems: string[] = [];
+  readonly notes: string[] = [];
+  constructor(private readonly warnAt: number) {}
 
-  // certificate-authority-data: trusted by what the endpoints serve now?
+  fail(status: ContextStatus, problem: string): void {
+    this.found.add(status);
+    this.problems.push(problem);
+  }
+
+  /** EXPIRING when `c` ends within --warn-within */
+  expiringSoon(c: CertInfo, what: string): void {
+    if (c.notAfter.getTime() <= this.warnAt) {
+      this.found.add('EXPIRING');
+      this.notes.push(`${what} expires on ${rfc3339(c.notAfter)}`);
+    }
+  }
+
+  status(): ContextStatus {
+    return ORDER.find((s) => this.found.has(s)) ?? 'OK';
+  }
+}
+
+/** certificate-authority-data: trusted by what the endpoints serve now? */
+function judgeTrust(v: ContextVerdict, e: ContextEntry, served: ServedPki, opts: JudgeOptions, f: Findings): void {
+  const { now } = opts;
   const caMat = material(e.clusterBody, 'certificate-authority', `cluster "${e.cluster}"`, opts.readFile);
   if (e.clusterBody['insecure-skip-tls-verify'] === true) {
     v.ca.status = 'insecure';
-    notes.push('insecure-skip-tls-verify: the server certificate is not verified at all');
-  } else if (!e.server) {
-    fail('UNKNOWN', `cluster "${e.cluster}" is missing or has no server`);
-  } else if (!caMat) {
+    f.notes.push('insecure-skip-tls-verify: the server certificate is not verified at all');
+    return;
+  }
+  if (!e.server) return f.fail('UNKNOWN', `cluster "${e.cluster}" is missing or has no server`);
+  if (!caMat) {
     v.ca.status = 'untrusted';
-    fail('UNTRUSTED', 'no certificate-authority-data: the client falls back to the system roots, which do not hold the vCluster\'s CA');
-  } else if (caMat.error || !caMat.data) {
-    fail('UNKNOWN', caMat.error ?? 'certificate-authority-data is empty');
-  } else {
-    let roots: CertInfo[] = [];
+    return f.fail('UNTRUSTED', 'no certificate-authority-data: the client falls back to the system roots, which do not hold the vCluster\'s CA');
+  }
+  if (caMat.error || !caMat.data) return f.fail('UNKNOWN', caMat.error ?? 'certificate-authority-data is empty');
+  let roots: CertInfo[] = [];
+  try {
+    roots = pemCertificates(caMat.data);
+  } catch (err) {
+    f.problems.push(`${caMat.from}: ${(err as Error).message}`);
+  }
+  const proxy = proxyAnchor(served, roots, now);
+  const api = apiserverAnchor(served, roots, now);
+  v.ca.trusts = { proxy: !!proxy, apiserver: !!api };
+  const anchor = v.endpoint === 'proxy' ? proxy : api;
+  const needed = v.endpoint === 'proxy' ? served.serverCA : served.apiserverChain[0];
+  if (!needed) {
+    return f.fail('UNKNOWN', `the vCluster's ${v.endpoint === 'proxy' ? 'server-ca.crt' : 'apiserver.crt'} is unreadable: trust not judged`);
+  }
+  if (anchor) {
+    v.ca.status = 'trusted';
+    v.ca.anchor = summary(anchor, now);
+    f.expiringSoon(anchor, `the CA it trusts (${anchor.subject})`);
+    return;
+  }
+  v.ca.status = 'untrusted';
+  const expired = roots.filter((r) => !validAt(r, now));
+  const what = v.endpoint === 'proxy' ? 'the proxy (8443, chained to server-ca.crt)' : 'kube-apiserver (6443, apiserver.crt)';
+  const why = roots.length === 0 ? ': it holds no certificate' : expired.length ? `; ${expired.length} of its ${roots.length} certificates are outside their validity` : '';
+  f.fail('UNTRUSTED', `certificate-authority-data does not trust ${what}${why}`);
+}
+
+/** Why client-ca.crt (kube-apiserver's x509 authenticator) refuses the certificate; empty when it accepts it. */
+function rejections(leaf: CertInfo, acceptedBy: CertInfo | undefined, served: ServedPki): string[] {
+  const reasons: string[] = [];
+  if (!acceptedBy) {
+    reasons.push(served.clientCAs.some((c) => namesChain(leaf, c))
+      ? `its signature does not verify against client-ca.crt (same issuer name "${leaf.issuerCN}", another key: signed by a replaced CA?)`
+      : `it is issued by "${leaf.issuer}", not by client-ca.crt ("${served.clientCAs[0]!.subject}")`);
+  }
+  if (!allowsClientAuth(leaf)) reasons.push('its extended key usage does not allow client authentication');
+  if (!leaf.subjectCN) reasons.push('it has no common name, so kube-apiserver maps it to no user');
+  return reasons;
+}
+
+/** The client certificate: within its dates, accepted by client-ca.crt, its key present and matching. */
+function judgeClientCertificate(v: ContextVerdict, e: ContextEntry, certMat: Material, served: ServedPki, opts: JudgeOptions, f: Findings): void {
+  const { now } = opts;
+  let chain: CertInfo[] = [];
+  if (certMat.error || !certMat.data) f.problems.push(certMat.error ?? 'client-certificate-data is empty');
+  else {
     try {
-      roots = pemCertificates(caMat.data);
+      chain = pemCertificates(certMat.data);
+      if (!chain.length) f.problems.push(`${certMat.from} holds no certificate`);
     } catch (err) {
-      problems.push(`${caMat.from}: ${(err as Error).message}`);
+      f.problems.push(`${certMat.from}: ${(err as Error).message}`);
     }
-    const proxy = proxyAnchor(served, roots, now);
-    const api = apiserverAnchor(served, roots, now);
-    v.ca.trusts = { proxy: !!proxy, apiserver: !!api };
-    const anchor = endpoint === 'proxy' ? proxy : api;
-    const needed = endpoint === 'proxy' ? served.serverCA : served.apiserverChain[0];
-    if (!needed) {
-      fail('UNKNOWN', endpoint === 'proxy' ? 'the vCluster\'s server-ca.crt is unreadable: trust not judged' : 'the vCluster\'s apiserver.crt is unreadable: trust not judged');
-    } else if (anchor) {
-      v.ca.status = 'trusted';
-      v.ca.anchor = summary(anchor, now);
-      expiringSoon(anchor, `the CA it trusts (${anchor.subject})`);
-    } else {
-      v.ca.status = 'untrusted';
-      found.add('UNTRUSTED');
-      const expired = roots.filter((r) => !validAt(r, now));
-      const what = endpoint === 'proxy' ? 'the proxy (8443, chained to server-ca.crt)' : 'kube-apiserver (6443, apiserver.crt)';
-      problems.push(`certificate-authority-data does not trust ${what}${roots.length === 0 ? ': it holds no certificate' : expired.length ? `; ${expired.length} of its ${roots.length} certificates are outside their validity` : ''}`);
+  }
+  const leaf = chain[0];
+  if (!leaf) {
+    v.client.status = 'unknown';
+    f.found.add('UNKNOWN');
+    return;
+  }
+  v.client.subject = leaf.subjectCN;
+  v.client.groups = leaf.subjectO;
+  v.client.certificate = { ...summary(leaf, now), keyType: keyTypeOf(leaf), serial: leaf.serialHex };
+  if (now.getTime() > leaf.notAfter.getTime()) f.fail('EXPIRED', `the client certificate expired on ${rfc3339(leaf.notAfter)}`);
+  else if (now.getTime() < leaf.notBefore.getTime()) f.fail('NOT YET VALID', `the client certificate is not valid before ${rfc3339(leaf.notBefore)}`);
+  else f.expiringSoon(leaf, 'the client certificate');
+
+  if (!served.clientCAs.length) {
+    v.client.status = 'unknown';
+    f.fail('UNKNOWN', 'the vCluster\'s client-ca.crt is unreadable: the client certificate was not judged');
+  } else {
+    const acceptedBy = findAnchor(leaf, chain.slice(1), served.clientCAs, now);
+    const reasons = rejections(leaf, acceptedBy, served);
+    v.client.status = reasons.length ? 'rejected' : 'accepted';
+    if (reasons.length) f.fail('REJECTED', `client-ca.crt does not accept the client certificate: ${reasons.join('; ')}`);
+    else if (acceptedBy) {
+      v.client.acceptedBy = summary(acceptedBy, now);
+      f.expiringSoon(acceptedBy, `the client CA that accepts it (${acceptedBy.subject})`);
     }
   }
 
-  // the credential: a client certificate accepted by client-ca.crt?
+  const keyMat = material(e.userBody, 'client-key', `user "${e.user}"`, opts.readFile);
+  if (!keyMat) f.fail('INVALID', 'there is a client certificate but no client key');
+  else if (keyMat.error || !keyMat.data) f.fail('UNKNOWN', keyMat.error ?? 'client-key-data is empty');
+  else {
+    v.client.keyMatches = certMatchesKey(leaf, keyMat.data);
+    if (!v.client.keyMatches) f.fail('INVALID', 'the client key does not match the client certificate');
+  }
+}
+
+export function judgeContext(e: ContextEntry, served: ServedPki, opts: JudgeOptions): ContextVerdict {
+  const f = new Findings(opts.now.getTime() + opts.warnWithinMs);
+  const v: ContextVerdict = {
+    context: e.context, cluster: e.cluster, user: e.user, server: e.server, endpoint: endpointOf(e.server),
+    ca: { status: 'unknown', trusts: { proxy: false, apiserver: false } },
+    client: { kind: 'none', status: 'not-certificate' },
+    status: 'OK', problems: f.problems, notes: f.notes,
+  };
+  judgeTrust(v, e, served, opts, f);
   const certMat = material(e.userBody, 'client-certificate', `user "${e.user}"`, opts.readFile);
   v.client.kind = credentialKind(e.userBody, !!certMat);
   if (certMat) {
-    let chain: CertInfo[] = [];
-    if (certMat.error || !certMat.data) problems.push(certMat.error ?? 'client-certificate-data is empty');
-    else {
-      try {
-        chain = pemCertificates(certMat.data);
-        if (!chain.length) problems.push(`${certMat.from} holds no certificate`);
-      } catch (err) {
-        problems.push(`${certMat.from}: ${(err as Error).message}`);
-      }
-    }
-    const leaf = chain[0];
-    if (!leaf) {
-      v.client.status = 'unknown';
-      found.add('UNKNOWN');
-    } else {
-      v.client.subject = leaf.subjectCN;
-      v.client.groups = leaf.subjectO;
-      v.client.certificate = { ...summary(leaf, now), keyType: keyTypeOf(leaf), serial: leaf.serialHex };
-      if (now.getTime() > leaf.notAfter.getTime()) {
-        fail('EXPIRED', `the client certificate expired on ${rfc3339(leaf.notAfter)}`);
-      } else if (now.getTime() < leaf.notBefore.getTime()) {
-        fail('NOT YET VALID', `the client certificate is not valid before ${rfc3339(leaf.notBefore)}`);
-      } else {
-        expiringSoon(leaf, 'the client certificate');
-      }
-      const acceptedBy = served.clientCAs.length ? findAnchor(leaf, chain.slice(1), served.clientCAs, now) : undefined;
-      const reasons: string[] = [];
-      if (!served.clientCAs.length) {
-        v.client.status = 'unknown';
-        fail('UNKNOWN', 'the vCluster\'s client-ca.crt is unreadable: the client certificate was not judged');
-      } else {
-        if (!acceptedBy) {
-          const byName = served.clientCAs.some((c) => namesChain(leaf, c));
-          reasons.push(byName
-            ? `its signature does not verify against client-ca.crt (same issuer name "${leaf.issuerCN}", another key: signed by a replaced CA?)`
-            : `it is issued by "${leaf.issuer}", not by client-ca.crt ("${served.clientCAs[0]!.subject}")`);
-        }
-        if (!allowsClientAuth(leaf)) reasons.push('its extended key usage does not allow client authentication');
-        if (!leaf.subjectCN) reasons.push('it has no common name, so kube-apiserver maps it to no user');
-        v.client.status = reasons.length ? 'rejected' : 'accepted';
-        if (reasons.length) {
-          fail('REJECTED', `client-ca.crt does not accept the client certificate: ${reasons.join('; ')}`);
-        } else if (acceptedBy) {
-          v.client.acceptedBy = summary(acceptedBy, now);
-          expiringSoon(acceptedBy, `the client CA that accepts it (${acceptedBy.subject})`);
-        }
-      }
-      const keyMat = material(e.userBody, 'client-key', `user "${e.user}"`, opts.readFile);
-      if (!keyMat) {
-        fail('INVALID', 'there is a client certificate but no client key');
-      } else if (keyMat.error || !keyMat.data) {
-        fail('UNKNOWN', keyMat.error ?? 'client-key-data is empty');
-      } else {
-        v.client.keyMatches = certMatchesKey(leaf, keyMat.data);
-        if (!v.client.keyMatches) {
-          fail('INVALID', 'the client key does not match the client certificate');
-        }
-      }
-    }
-    if (e.userBody.token || e.userBody.tokenFile) notes.push('a token is set too; kube-apiserver authenticates the certificate first');
+    judgeClientCertificate(v, e, certMat, served, opts, f);
+    if (e.userBody.token || e.userBody.tokenFile) f.notes.push('a token is set too; kube-apiserver authenticates the certificate first');
   } else if (v.client.kind === 'none') {
-    notes.push('no client credentials: requests are anonymous');
+    f.notes.push('no client credentials: requests are anonymous');
   }
-  v.status = ORDER.find((s) => found.has(s)) ?? 'OK';
+  v.status = f.status();
   return v;
 }
 

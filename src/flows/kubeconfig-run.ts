@@ -6,7 +6,8 @@ import { EXIT, UserError } from '../errors.js';
 import type { Kube } from '../kube/client.js';
 import { findOneVCluster, requireK8sDistro } from '../kube/discovery.js';
 import { certsSecretName, readPkiFromSecret } from '../kube/pki-source.js';
-import { judgeKubeconfig, servedPki, type ContextStatus, type ContextVerdict, type FileReader, type ServedPki } from './kubeconfig-judge.js';
+import { loadKubeconfig } from '../pki/kubeconfig.js';
+import { contextsOf, judgeKubeconfig, servedPki, type ContextStatus, type ContextVerdict, type FileReader, type ServedPki } from './kubeconfig-judge.js';
 import { assertOutFree, issueKubeconfig, prepareIssue, writeKubeconfigFile, type IssuePlan, type IssueRequest } from './kubeconfig-issue.js';
 
 /** The exported kubeconfig's Secret and key (upstream pkg/util/kubeconfig/kubeconfig.go: prefix "vc-", key "config"). */
@@ -23,6 +24,7 @@ export interface SourceReport {
   source: string;
   result: SourceResult;
   error?: string;
+  warnings: string[];
   /** contexts of the file that nothing ties to this vCluster */
   skipped: string[];
   contexts: ContextVerdict[];
@@ -69,7 +71,7 @@ function readerBeside(path: string): FileReader {
 }
 
 function judgeSource(kind: SourceReport['kind'], source: string, text: Buffer, served: ServedPki, opts: KubeconfigCheckOptions, now: Date, readFile?: FileReader): SourceReport {
-  const report: SourceReport = { kind, source, result: 'OK', skipped: [], contexts: [] };
+  const report: SourceReport = { kind, source, result: 'OK', warnings: [], skipped: [], contexts: [] };
   try {
     const v = judgeKubeconfig(text, served, { name: opts.name, namespace: opts.namespace }, kind === 'secret', { now, warnWithinMs: opts.warnWithinMs, readFile });
     report.contexts = v.contexts;
@@ -87,6 +89,32 @@ function judgeSource(kind: SourceReport['kind'], source: string, text: Buffer, s
   return report;
 }
 
+/** The keys upstream stores beside `config`, from its current context (pkg/util/kubeconfig/kubeconfig.go). */
+const SECRET_PARTS = [
+  { key: 'certificate-authority', of: 'cluster', field: 'certificate-authority-data' },
+  { key: 'client-certificate', of: 'user', field: 'client-certificate-data' },
+  { key: 'client-key', of: 'user', field: 'client-key-data' },
+] as const;
+
+/** Keys of the vc-NAME Secret that hold something else than its config's current context (what their readers get). */
+export function secretKeysDisagree(config: Buffer, data: Record<string, string>): string[] {
+  const doc = loadKubeconfig(config.toString());
+  const entries = contextsOf(doc);
+  const current = entries.find((e) => e.context === doc['current-context']) ?? (entries.length === 1 ? entries[0] : undefined);
+  if (!current) return [];
+  const out: string[] = [];
+  for (const part of SECRET_PARTS) {
+    const body = part.of === 'cluster' ? current.clusterBody : current.userBody;
+    const inConfig = typeof body[part.field] === 'string' ? Buffer.from(body[part.field] as string, 'base64') : Buffer.alloc(0);
+    const stored = data[part.key];
+    if (stored === undefined) continue;
+    if (!Buffer.from(stored, 'base64').equals(inConfig)) {
+      out.push(`its "${part.key}" key differs from ${part.field} of the config's current context: tools that read the key get other credentials`);
+    }
+  }
+  return out;
+}
+
 export async function runKubeconfigCheck(kube: Kube, opts: KubeconfigCheckOptions): Promise<KubeconfigCheckOutcome> {
   if (!opts.secret && opts.files.length === 0) throw new UserError('nothing to check: name kubeconfig FILEs, or drop --files-only to check the vc-NAME Secret');
   const now = opts.now ?? new Date();
@@ -102,14 +130,19 @@ export async function runKubeconfigCheck(kube: Kube, opts: KubeconfigCheckOption
     const data = secret?.data?.[KUBECONFIG_SECRET_KEY];
     if (!secret || !data) {
       sources.push({
-        kind: 'secret', source: where, result: 'ERROR', skipped: [], contexts: [],
+        kind: 'secret', source: where, result: 'ERROR', warnings: [], skipped: [], contexts: [],
         error: !secret
           ? `${where} not found: vCluster writes it once its syncer has started; wait for the vCluster to be Running, or check only FILEs with --files-only`
           : `${where} has no "${KUBECONFIG_SECRET_KEY}" key`,
       });
     } else {
       // File references inside it point into the syncer's container, so they are not read.
-      sources.push(judgeSource('secret', `${where} (key ${KUBECONFIG_SECRET_KEY})`, Buffer.from(data, 'base64'), served, opts, now));
+      const config = Buffer.from(data, 'base64');
+      const report = judgeSource('secret', `${where} (key ${KUBECONFIG_SECRET_KEY})`, config, served, opts, now);
+      if (!report.error) report.warnings.push(...secretKeysDisagree(config, secret.data ?? {}));
+      // like check's drift: nothing is broken yet, but someone should look
+      if (report.warnings.length && report.result === 'OK') report.result = 'EXPIRING';
+      sources.push(report);
     }
   }
   for (const file of opts.files) {
@@ -117,7 +150,7 @@ export async function runKubeconfigCheck(kube: Kube, opts: KubeconfigCheckOption
     try {
       text = readFileSync(file);
     } catch (e) {
-      sources.push({ kind: 'file', source: file, result: 'ERROR', skipped: [], contexts: [], error: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}` });
+      sources.push({ kind: 'file', source: file, result: 'ERROR', warnings: [], skipped: [], contexts: [], error: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}` });
       continue;
     }
     sources.push(judgeSource('file', file, text, served, opts, now, readerBeside(file)));

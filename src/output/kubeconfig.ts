@@ -29,6 +29,7 @@ export function renderKubeconfigCheckText(o: KubeconfigCheckOutcome, wide: boole
       for (const p of v.problems) out.push(`  ! ${v.context || '-'}: ${p}`);
       for (const n of v.notes) out.push(`  note: ${v.context || '-'}: ${n}`);
     }
+    for (const w of s.warnings) out.push(`  warning: ${w}`);
     if (s.skipped.length && s.contexts.length) out.push(`  skipped (not this vCluster's): ${s.skipped.join(', ')}`);
     if (s.error) out.push(`  error: ${s.error}`);
   }
@@ -55,6 +56,7 @@ export function kubeconfigCheckDocument(o: KubeconfigCheckOutcome) {
       source: s.source,
       result: s.result,
       ...(s.error ? { error: s.error } : {}),
+      warnings: s.warnings,
       skipped: s.skipped,
       contexts: s.contexts,
     })),

@@ -312,4 +312,19 @@ test('check: no vc-NAME Secret is "could not check", exit 3, one error line', as
   assertOneLineError(missing, 3, /vCluster "ghost" not found/);
 });
 
+test('check: a vc-NAME Secret whose client-certificate key is not its config\'s is a warning, exit 1', async () => {
+  const files = secretFiles('ns-kc', 'nosec');
+  writeKubeconfigSecret('ns-kc', 'nosec', files);
+  cluster.store.mutate(SECRETS, 'ns-kc', 'vc-nosec', (o) => {
+    (o as unknown as { data: Record<string, string> }).data['client-certificate'] = Buffer.from(pemBlocks(files.get('apiserver.crt')!)[0]!).toString('base64');
+  });
+  const r = await runCli(['kubeconfig', 'check', 'nosec', '-n', 'ns-kc', '-o', 'json'], env);
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  const k = json(r).kubeconfigs[0];
+  assert.is(k.contexts[0].status, 'OK');
+  assert.is(k.result, 'EXPIRING');
+  assert.match(k.warnings.join('\n'), /"client-certificate" key differs/);
+  assert.is(k.warnings.length, 1, 'the CA and key parts agree');
+});
+
 test.run();
