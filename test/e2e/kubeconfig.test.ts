@@ -1,6 +1,7 @@
 // `kubeconfig issue` and `kubeconfig check` end to end: the built binary against the simulated
 // host cluster. Issued certificates are judged by openssl and node:crypto, never by the code
 // that made them; checked kubeconfigs are made here with openssl (test/cluster/pkigen.ts).
+import { spawn } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, typeByKind, type SimCluster } from '../cluster/index.js';
 import { buildKubeconfig, createCA, generatePki, issueLeaf, pemBlocks, type CertAndKey } from '../cluster/pkigen.js';
-import { assertOneLineError, DAY, execFileP, parseJsonOutput, runCli } from './helpers.js';
+import { assertOneLineError, DAY, execFileP, freePort, parseJsonOutput, runCli } from './helpers.js';
 
 const test = suite('kubeconfig e2e');
 const SECRETS = typeByKind('Secret');
@@ -193,6 +194,60 @@ test('issue --dry-run shows the certificate and writes nothing', async () => {
 test('issue: a validity beyond the client CA is refused with the longest that fits', async () => {
   const r = await runCli(['kubeconfig', 'issue', 'kc', '-n', 'ns-kc', '--user', 'eve', '--validity', '20y', '--out', join(scratch, 'eve.kubeconfig')], env);
   assertOneLineError(r, 3, /client CA expires on .*--validity 36\d\dd or less/);
+});
+
+/**
+ * A Go TLS server and client as the oracle: etcd serving apiserver.crt (what kube-apiserver serves
+ * on 6443) and requiring client certificates from client-ca.crt, as kube-apiserver does; etcdctl
+ * with an issued kubeconfig's CA data, certificate and key.
+ */
+test('issue: Go (etcd + etcdctl) trusts the issued CA data and accepts the issued certificate; a foreign one is refused', async () => {
+  if (!existsSync('/usr/bin/etcd') || !existsSync('/usr/bin/etcdctl')) {
+    console.log('skip: the Go oracle needs /usr/bin/etcd and /usr/bin/etcdctl (Debian etcd-server, etcd-client)');
+    return;
+  }
+  const out = join(scratch, 'go.kubeconfig');
+  const r = await runCli(['kubeconfig', 'issue', 'kc', '-n', 'ns-kc', '--user', 'gopher', '--group', 'dev', '--key-type', 'ecdsa-p256', '--out', out], env);
+  assert.is(r.code, 0, r.stderr);
+  const kc = parseYaml(readFileSync(out, 'utf8'));
+  const part = (v: string) => Buffer.from(v, 'base64');
+  const goDir = mkdtempSync(join(scratch, 'go-'));
+  const put = (name: string, data: string | Buffer) => { writeFileSync(join(goDir, name), data, { mode: 0o600 }); return join(goDir, name); };
+  const server = { cert: put('server.crt', pki.get('apiserver.crt')!), key: put('server.key', pki.get('apiserver.key')!), clientCA: put('client-ca.crt', pki.get('client-ca.crt')!) };
+  const [port, peer] = [await freePort(), await freePort()];
+  const etcd = spawn('/usr/bin/etcd', [
+    '--name', 'oracle', '--data-dir', join(goDir, 'data'),
+    '--listen-client-urls', `https://127.0.0.1:${port}`, '--advertise-client-urls', `https://127.0.0.1:${port}`,
+    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+    '--initial-cluster', `oracle=http://127.0.0.1:${peer}`,
+    '--cert-file', server.cert, '--key-file', server.key, '--trusted-ca-file', server.clientCA, '--client-cert-auth',
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
+  let log = '';
+  etcd.stdout.on('data', (d) => { log += d; });
+  etcd.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise((resolve) => etcd.on('exit', resolve));
+  try {
+    for (const end = Date.now() + 20_000; !/ready to serve client requests/.test(log);) {
+      if (etcd.exitCode !== null || Date.now() > end) throw new Error(`etcd did not start:\n${log.slice(-1500)}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const ctl = (ca: string, cert: string, key: string) => execFileP('/usr/bin/etcdctl', [
+      '--endpoints', `https://127.0.0.1:${port}`, '--cacert', ca, '--cert', cert, '--key', key, '--dial-timeout', '3s', '--command-timeout', '5s', 'put', '/oracle', 'ok',
+    ], { env: { PATH: '/usr/bin:/bin', ETCDCTL_API: '3' } }).then((x) => ({ ok: true, out: x.stdout + x.stderr }), (e: { stderr?: string; message: string }) => ({ ok: false, out: e.stderr ?? e.message }));
+    const issued = await ctl(
+      put('issued-ca.crt', part(kc.clusters[0].cluster['certificate-authority-data'])),
+      put('issued.crt', part(kc.users[0].user['client-certificate-data'])),
+      put('issued.key', part(kc.users[0].user['client-key-data'])),
+    );
+    assert.ok(issued.ok, `etcdctl with the issued kubeconfig: ${issued.out}`);
+    const other = await createCA('kubernetes');
+    const foreign = await issueLeaf(other, { cn: 'gopher', org: ['dev'], eku: ['clientAuth'] });
+    const refused = await ctl(put('issued-ca2.crt', part(kc.clusters[0].cluster['certificate-authority-data'])), put('foreign.crt', foreign.cert), put('foreign.key', foreign.key));
+    assert.not.ok(refused.ok, 'a certificate of another CA with the same name is refused');
+  } finally {
+    etcd.kill('SIGTERM');
+    await exited;
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
