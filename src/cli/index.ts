@@ -8,6 +8,7 @@ import { backupsCommand } from './backups.js';
 import { rotateCACommand } from './rotate-ca.js';
 import { restoreCommand } from './restore.js';
 import { resumeCommand } from './resume.js';
+import { kubeconfigCommand } from './kubeconfig.js';
 import { completionCommand } from './completion.js';
 import { withGlobalFlags } from './flags.js';
 import { helpWidth, invokedName } from './name.js';
@@ -31,12 +32,13 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(rotateCACommand(run))
     .command(restoreCommand(run))
     .command(resumeCommand(run))
+    .command(kubeconfigCommand(run))
     .command(completionCommand(run))
     .command('version', 'Print the version', () => undefined, () => run(async () => {
       process.stdout.write(`kubectl-vcluster_certs ${VERSION}\n`);
       return 0;
     }))
-    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore, resume (see --help)')
+    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore, resume, kubeconfig (see --help)')
     .strict()
     .parserConfiguration({ 'boolean-negation': false })
     .version(false)

@@ -190,9 +190,9 @@ export function signatureAlgorithmFor(caKey: KeyObject): SigAlg {
   throw new Error(`unsupported CA key type ${info.algorithm}${info.curve ? ` ${info.curve}` : ''} for signing`);
 }
 
-type ExtParam = { extname: string; [k: string]: unknown };
+export type ExtParam = { extname: string; [k: string]: unknown };
 
-interface BuildParams {
+export interface BuildParams {
   subjectHex: string;
   issuerHex: string;
   publicKeyPem: string;
@@ -203,7 +203,7 @@ interface BuildParams {
 }
 
 /** Build the TBSCertificate with jsrsasign, sign it with node:crypto, assemble with jsrsasign. */
-function buildCertificate(p: BuildParams): string {
+export function buildCertificate(p: BuildParams): string {
   const alg = signatureAlgorithmFor(p.signer);
   const C = KJUR.asn1.x509;
   const tbs = new C.TBSCertificate({
@@ -323,7 +323,7 @@ export function reissueLeaf(oldCertPem: string | Buffer, opts: ReissueOptions): 
 }
 
 /** Cheap native self-check of every certificate we issue: it parses, verifies, and carries the new key. */
-function assertIssued(pem: string, signer: Signer, key: KeyPair): void {
+export function assertIssued(pem: string, signer: Signer, key: KeyPair): void {
   const x = new X509Certificate(pem);
   if (!x.verify(certHandles(signer.cert).node.publicKey)) {
     throw new Error('internal error: issued certificate does not verify against its CA');

@@ -58,7 +58,7 @@ function asArray(v: unknown): Record<string, unknown>[] {
  * which a fleet check feels: three kubeconfigs per vCluster); kubeconfig-edit.ts keeps the yaml
  * package for its source ranges. Duplicate keys: the last one wins, as with `yaml`'s uniqueKeys: false.
  */
-function loadKubeconfig(text: string): Record<string, unknown> {
+export function loadKubeconfig(text: string): Record<string, unknown> {
   const simple = readSimpleYaml(text); // the usual layout, without js-yaml (simple-yaml.ts)
   if (simple) return simple;
   let js: unknown;

@@ -81,3 +81,21 @@ export async function kubectlRaw(conf: Buffer | string, port: number, path = '/v
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** stdout as JSON, or an error that shows what came instead. */
+export function parseJsonOutput(r: CliResult) {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}): ${r.stdout.slice(0, 300)} ${r.stderr}`);
+  }
+}
+
+/** The CLI failed with `code` and said so in one `error:` line matching `re`, without a stack trace. */
+export function assertOneLineError(r: CliResult, code: number, re: RegExp): void {
+  if (r.code !== code) throw new Error(`exit code ${r.code}, expected ${code} (stdout: ${r.stdout} stderr: ${r.stderr})`);
+  const lines = r.stderr.trim().split('\n');
+  if (lines.length !== 1) throw new Error(`one line on stderr expected, got: ${r.stderr}`);
+  if (!/^error: /.test(lines[0]!) || !re.test(lines[0]!)) throw new Error(`stderr ${JSON.stringify(lines[0])} does not match ${re}`);
+  if (/\n\s+at /.test(r.stderr)) throw new Error('stack trace on stderr');
+}
