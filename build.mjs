@@ -86,6 +86,7 @@ async function main() {
       for (const args of [['--version'], ['--help']]) {
         const s = B.runWithoutNode(out, args);
         if (args[0] === '--version') { versionLine = s.stdout.trim(); isolated = s.isolated; }
+        if (B.CODE_CACHE_REJECTED.test(s.stderr)) fail(`${path.basename(out)} ${args.join(' ')}: V8 rejected the embedded code cache (it was built with flags that differ from the binary's):\n${s.stderr}`);
         if (s.status !== 0) fail(`${path.basename(out)} ${args.join(' ')} failed without node (exit ${s.status}):\n${s.stdout}${s.stderr}`);
         if (args[0] === '--version' && !s.stdout.includes(version)) fail(`--version printed ${JSON.stringify(s.stdout)}, expected ${version}`);
         if (s.stderr.trim()) console.warn(`warning: ${args.join(' ')} wrote to stderr: ${s.stderr.trim()}`);

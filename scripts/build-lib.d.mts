@@ -47,6 +47,8 @@ export interface IcuTrimResult {
 export function seedPkgCache(t: Target, base: string, opts?: { home?: string; strip?: boolean; icu?: IcuSetting; log?: (s: string) => void; warn?: (s: string) => void }): string;
 export function icuTrimResult(bin: string): IcuTrimResult | null;
 export function preparePkgCache(t: Target, opts?: { home?: string; strip?: boolean; icu?: IcuSetting; log?: (s: string) => void; warn?: (s: string) => void }): { base: string; seeded: string; icu: IcuTrimResult | null };
+export const CODE_CACHE_SEED: number;
+export const CODE_CACHE_REJECTED: RegExp;
 export function runPkg(opts: {
   input: string; output: string; target: Target; codeCache?: boolean; home?: string; log?: (s: string) => void;
 }): { codeCache: boolean; via: string; log: string };

@@ -368,14 +368,22 @@ export function icuTrimResult(bin) {
   try { return JSON.parse(fs.readFileSync(bin + '.icu.json', 'utf8')); } catch { return null; }
 }
 
+/** V8 --random-seed of the process that generates the code cache (any non-zero constant). */
+export const CODE_CACHE_SEED = 1;
+
+/** What a SEA binary prints when V8 refuses its embedded code cache. */
+export const CODE_CACHE_REJECTED = /Code cache data rejected/;
+
 /**
  * Bake `input` into the Node binary of target `t` with @yao-pkg/pkg in simple SEA mode
  * (one .js input, no pkg config), on Node >= 22, offline (cache seeded under `home`).
  * codeCache: store V8's code cache in the blob; only valid when the blob generator is
  * the target's own binary, i.e. a host-platform target (cross-built caches are rejected
  * or worse), so it is forced off for other targets. Uses scripts/pkg-sea.cjs (pkg's
- * sea() with a sea-config) and falls back to the plain `pkg --sea` CLI, which has no
- * code-cache option. Returns { codeCache, via, log }.
+ * sea() with a sea-config; it also keeps the checkout's path out of the blob and runs the
+ * generator with a fixed V8 seed, CODE_CACHE_SEED, so every build of one commit gives the
+ * same binary). Falls back to the plain `pkg --sea` CLI (no code cache, not reproducible
+ * across directories) only when this pkg has no usable sea(). Returns { codeCache, via, log }.
  */
 export function runPkg({ input, output, target: t, codeCache = true, home = path.join(CACHE, 'pkg-home'), log = () => {} }) {
   const isHost = isHostTarget(t);
@@ -388,12 +396,10 @@ export function runPkg({ input, output, target: t, codeCache = true, home = path
   // pkg appends .exe to Windows outputs by itself, so the suffix goes before it.
   output = finalOutput.replace(/(\.exe)?$/, `.partial-${process.pid}$1`);
   let r; let via;
-  if (useCodeCache) {
-    const spec = { input: path.resolve(input), useCodeCache, targets: [{ nodeRange: `node${t.node}`, platform: t.pkgPlatform, arch: t.arch, output: path.resolve(output) }] };
-    r = run([path.join(ROOT, 'scripts/pkg-sea.cjs'), JSON.stringify(spec)]);
-    via = 'pkg sea() + useCodeCache';
-    if (r.status === 64) { log('pkg-sea.cjs unusable with this pkg version; falling back to `pkg --sea` (no code cache)'); r = undefined; }
-  }
+  const spec = { input: path.resolve(input), useCodeCache, v8Seed: CODE_CACHE_SEED, targets: [{ nodeRange: `node${t.node}`, platform: t.pkgPlatform, arch: t.arch, output: path.resolve(output) }] };
+  r = run([path.join(ROOT, 'scripts/pkg-sea.cjs'), JSON.stringify(spec)]);
+  via = useCodeCache ? 'pkg sea() + useCodeCache' : 'pkg sea()';
+  if (r.status === 64) { log('pkg-sea.cjs unusable with this pkg version; falling back to `pkg --sea` (no code cache, not reproducible)'); r = undefined; }
   if (!r) {
     const pkgBin = path.join(ROOT, 'node_modules/@yao-pkg/pkg/lib-es5/bin.js');
     r = run([pkgBin, path.resolve(input), '--sea', '--targets', pkgTargetString(t), '--output', path.resolve(output)]);
