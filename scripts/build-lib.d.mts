@@ -31,9 +31,14 @@ export function isHostTarget(t: Target): boolean;
 export function pkgTargetString(t: Target): string;
 export function node22(): string;
 export function packageOf(file: string): string | null;
-export function bundleInspectWorker(opts?: { minify?: boolean }): Promise<string>;
+export function bundleInspectWorker(opts?: { minify?: boolean; metafileOut?: string | null }): Promise<string>;
+export const metafilePath: (outfile: string) => string;
+export const workerMetafilePath: (outfile: string) => string;
+export interface ReleaseBuildInfo { gitCommit: string | null; gitTreeState: 'clean' | 'dirty' | null; buildDate: string }
+export function sourceDateEpoch(env?: Record<string, string | undefined>, cwd?: string): number;
+export function releaseBuildInfo(env?: Record<string, string | undefined>, cwd?: string): ReleaseBuildInfo;
 export function bundle(opts?: {
-  entry?: string; outfile?: string; probe?: boolean; minify?: boolean; lazyStringWidth?: boolean; version?: string;
+  entry?: string; outfile?: string; probe?: boolean; minify?: boolean; lazyStringWidth?: boolean; version?: string; buildInfo?: ReleaseBuildInfo | null;
   topHelp?: string | null; inspectWorker?: boolean;
 }): Promise<{ outfile: string; bytes: number; metafile: Metafile; warnings: { text: string }[] }>;
 export function staticallyReached(metafile: Metafile, pkgs?: string[]): string[];

@@ -4,7 +4,7 @@
 // Pipeline: esbuild bundles src/main.ts into one CJS file, @yao-pkg/pkg --sea
 // bakes it into an official Node binary taken from the npm registry (never
 // nodejs.org: pkg's cache is seeded under .cache/ first, so it works offline).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -54,6 +54,38 @@ export function isHostTarget(t) {
 
 /** pkg's target string; must name the full version or pkg asks nodejs.org for its index. */
 export const pkgTargetString = (t) => `node${t.node}-${t.pkgPlatform}-${t.arch}`;
+
+// ---------------------------------------------------------------------------
+// Build data of a release: the commit and its date, never the wall clock, so two builds of
+// one commit are byte-identical.
+// ---------------------------------------------------------------------------
+function git(args, cwd = ROOT) {
+  try {
+    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** $SOURCE_DATE_EPOCH, else the HEAD commit's time, else now (no git: nothing to reproduce). */
+export function sourceDateEpoch(env = process.env, cwd = ROOT) {
+  if (env.SOURCE_DATE_EPOCH && /^\d+$/.test(env.SOURCE_DATE_EPOCH)) return Number(env.SOURCE_DATE_EPOCH);
+  return Number(git(['log', '-1', '--format=%ct'], cwd)) || Math.floor(Date.now() / 1000);
+}
+
+/**
+ * What a release binary reports (src/version.ts): { gitCommit, gitTreeState, buildDate }.
+ * gitTreeState is "dirty" when tracked or untracked (not ignored) files differ from the commit.
+ */
+export function releaseBuildInfo(env = process.env, cwd = ROOT) {
+  const commit = git(['rev-parse', 'HEAD'], cwd);
+  const status = commit ? git(['status', '--porcelain'], cwd) : null;
+  return {
+    gitCommit: commit && /^[0-9a-f]{40,64}$/.test(commit) ? commit : null,
+    gitTreeState: status === null ? null : status === '' ? 'clean' : 'dirty',
+    buildDate: new Date(sourceDateEpoch(env, cwd) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}
 
 // ---------------------------------------------------------------------------
 // Node >= 22 for tools that need it (pkg, SEA blob generation). The `node`
@@ -165,7 +197,7 @@ async function assertOnlyBuiltinsExternal(metafile, ignore = new Set()) {
  * src/pki), minified, as text. The main bundle carries it as a string: the worker is started
  * from source text because a single binary has no script file to point a Worker at.
  */
-export async function bundleInspectWorker({ minify = true } = {}) {
+export async function bundleInspectWorker({ minify = true, metafileOut = null } = {}) {
   const esbuild = await import('esbuild');
   const res = await esbuild.build({
     absWorkingDir: ROOT,
@@ -182,17 +214,23 @@ export async function bundleInspectWorker({ minify = true } = {}) {
     logLevel: 'silent',
   });
   await assertOnlyBuiltinsExternal(res.metafile);
+  if (metafileOut) fs.writeFileSync(metafileOut, JSON.stringify(res.metafile));
   return res.outputFiles[0].text;
 }
+
+/** esbuild's metafiles beside a bundle: the main bundle's and its inspect worker's. */
+export const metafilePath = (outfile) => outfile.replace(/\.c?js$/, '.meta.json');
+export const workerMetafilePath = (outfile) => outfile.replace(/\.c?js$/, '.worker.meta.json');
 
 /**
  * Bundle `entry` into one minified CJS file for Node 22.
  * Returns { outfile, bytes, metafile, warnings }.
  */
-export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile = path.join(DIST, 'bundle.cjs'), probe = false, minify = true, lazyStringWidth = true, version = pkgJson().version, topHelp = null, inspectWorker = true } = {}) {
+export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile = path.join(DIST, 'bundle.cjs'), probe = false, minify = true, lazyStringWidth = true, version = pkgJson().version, buildInfo = null, topHelp = null, inspectWorker = true } = {}) {
   const esbuild = await import('esbuild');
-  const workerSource = inspectWorker ? await bundleInspectWorker({ minify }) : undefined;
   fs.mkdirSync(path.dirname(outfile), { recursive: true });
+  // The worker's packages are in the binary too: the SBOM reads both metafiles.
+  const workerSource = inspectWorker ? await bundleInspectWorker({ minify, metafileOut: probe ? null : workerMetafilePath(outfile) }) : undefined;
   const shim = path.join(ROOT, 'scripts/import-meta-url-shim.js');
   const res = await esbuild.build({
     absWorkingDir: ROOT,
@@ -205,7 +243,7 @@ export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile =
     minify,
     // yargs/yargs-parser call createRequire(import.meta.url), which is empty in CJS output.
     inject: [shim],
-    define: { 'import.meta.url': 'import_meta_url', __VERSION__: JSON.stringify(version), __TOP_HELP__: JSON.stringify(topHelp), __INSPECT_WORKER__: JSON.stringify(workerSource ?? null) },
+    define: { 'import.meta.url': 'import_meta_url', __VERSION__: JSON.stringify(version), __BUILD_COMMIT__: JSON.stringify(buildInfo?.gitCommit ?? null), __BUILD_TREE__: JSON.stringify(buildInfo?.gitTreeState ?? null), __BUILD_DATE__: JSON.stringify(buildInfo?.buildDate ?? null), __TOP_HELP__: JSON.stringify(topHelp), __INSPECT_WORKER__: JSON.stringify(workerSource ?? null) },
     plugins: [stubPlugin, ...(lazyStringWidth ? [lazyStringWidthPlugin] : []), ...(probe ? [probePlugin] : [])],
     metafile: true,
     // package.json "bin" points at the bundle; a SEA main script accepts the hashbang too.
@@ -215,7 +253,7 @@ export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile =
   });
   if (!probe) {
     fs.chmodSync(outfile, 0o755);
-    fs.writeFileSync(outfile.replace(/\.c?js$/, '.meta.json'), JSON.stringify(res.metafile));
+    fs.writeFileSync(metafilePath(outfile), JSON.stringify(res.metafile));
   }
   // esbuild lists the inject file as an external import.
   await assertOnlyBuiltinsExternal(res.metafile, new Set([shim]));

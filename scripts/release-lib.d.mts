@@ -10,5 +10,5 @@ export function writeArchive(name: string, entries: Entry[], opts: { outdir: str
 export function checksumsText(archives: Array<{ file: string; sha256: string }>): string;
 export function defaultOwner(env?: Record<string, string | undefined>): string;
 export function manifestFor(archives: Array<{ target: string; file: string; sha256: string }>, o: { version: string; owner: string; repo?: string; uriTemplate?: string }): string;
-export function sourceDateEpoch(env?: Record<string, string | undefined>): number;
+export const sourceDateEpoch: (env?: Record<string, string | undefined>, cwd?: string) => number;
 export function machoSignature(buf: Buffer): 'none' | 'present' | 'not-macho';

@@ -1,7 +1,6 @@
 // Release helpers for scripts/release.mjs and test/release/: what goes into each
 // platform's archive, archive/checksum/manifest writers, and a Mach-O signature probe.
 // Plain ESM JavaScript (Node 20 and 22).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex, tarGz, zip } from './archive.mjs';
@@ -79,16 +78,6 @@ export function manifestFor(archives, { version, owner, repo = BIN, uriTemplate 
   });
 }
 
-/** Archive timestamps: $SOURCE_DATE_EPOCH, else the HEAD commit's time, else now. Same commit -> same archives. */
-export function sourceDateEpoch(env = process.env) {
-  if (env.SOURCE_DATE_EPOCH && /^\d+$/.test(env.SOURCE_DATE_EPOCH)) return Number(env.SOURCE_DATE_EPOCH);
-  try {
-    return Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: B.ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()) || Math.floor(Date.now() / 1000);
-  } catch {
-    return Math.floor(Date.now() / 1000);
-  }
-}
-
 /**
  * Mach-O code signature state of a 64-bit thin binary: 'none' (no LC_CODE_SIGNATURE load
  * command: postject drops Node's signature when it injects the blob, and pkg cannot re-sign
@@ -107,3 +96,5 @@ export function machoSignature(buf) {
 }
 
 export { PLUGIN_NAME };
+/** Archive timestamps and the build date: same commit -> same archives. */
+export const sourceDateEpoch = B.sourceDateEpoch;

@@ -79,7 +79,7 @@ async function main() {
   let t0 = performance.now();
   if (!opt['skip-build']) {
     say(`build    ${targets.join(', ')}`);
-    await run(B.node22(), ['build.mjs', '--target', targets.join(','), ...(opt['full-icu'] ? ['--full-icu'] : []), ...(opt.quiet ? ['--quiet'] : [])]);
+    await run(B.node22(), ['build.mjs', '--release', '--target', targets.join(','), ...(opt['full-icu'] ? ['--full-icu'] : []), ...(opt.quiet ? ['--quiet'] : [])]);
   }
   timings.build_s = +secs(t0).toFixed(1);
   const binaries = targets.map((name) => ({ name, file: R.builtBinaryPath(name) }));
@@ -130,7 +130,8 @@ async function main() {
           c.stdout.on('data', (d) => { out += d; });
           c.on('close', () => resolve(out.trim()));
         });
-        if (v !== `kubectl-vcluster_certs ${version}`) fail(`installed ${a.target} binary printed ${JSON.stringify(v)} for --version`);
+        const info = B.releaseBuildInfo();
+        if (!v.startsWith(`kubectl-vcluster_certs ${version} (commit ${info.gitCommit ?? 'unknown'}`) || !v.endsWith(`, built ${info.buildDate})`)) fail(`installed ${a.target} binary printed ${JSON.stringify(v)} for --version: not a release build of this commit`);
       }
     }
   } finally {
