@@ -8,6 +8,8 @@ import * as B from './build-lib.mjs';
 import { archiveName, krewLabels, manifestYaml, releaseUri, BIN, SHIM, PLUGIN_NAME } from './krew.mjs';
 
 export const RELEASE_DIR = path.join(B.DIST, 'release');
+/** Release binaries are built apart from dist/'s dev build: they report their commit. */
+export const RELEASE_BUILD_DIR = path.join(B.DIST, 'release-build');
 export const MANIFEST = path.join(B.ROOT, 'krew-manifest.yaml');
 export const COMPLETION_DIR = path.join(B.ROOT, 'completion');
 
@@ -46,7 +48,7 @@ export async function writeArchive(name, entries, { outdir, version, mtime = 0, 
   return { file, bytes: buf.length, sha256: sha256Hex(buf) };
 }
 
-/** `sha256sum -c` format: "<hex>  <file name>". */
+/** `sha256sum -c` format: "<hex>  <file name>", sorted by name. Files: [{ file, sha256 }] (archives and SBOMs). */
 export function checksumsText(archives) {
   return archives.map((a) => `${a.sha256}  ${path.basename(a.file)}`).sort((x, y) => x.slice(66).localeCompare(y.slice(66))).join('\n') + '\n';
 }
@@ -76,6 +78,51 @@ export function manifestFor(archives, { version, owner, repo = BIN, uriTemplate 
       };
     }),
   });
+}
+
+/** Files of a release directory that must reproduce: all but release.json (it holds timings). */
+export function releaseFiles(dir) {
+  return fs.readdirSync(dir).filter((f) => f !== 'release.json' && fs.statSync(path.join(dir, f)).isFile()).sort();
+}
+
+/**
+ * Compares two release directories byte for byte: { same: [names], differ: [{ file, reason }] }.
+ * A file present in one only differs too.
+ */
+export function compareReleases(a, b) {
+  const fa = releaseFiles(a);
+  const fb = releaseFiles(b);
+  const same = [];
+  const differ = [];
+  for (const f of [...new Set([...fa, ...fb])].sort()) {
+    if (!fa.includes(f) || !fb.includes(f)) { differ.push({ file: f, reason: `only in ${fa.includes(f) ? a : b}` }); continue; }
+    const x = fs.readFileSync(path.join(a, f));
+    const y = fs.readFileSync(path.join(b, f));
+    if (x.equals(y)) { same.push(f); continue; }
+    let i = 0;
+    while (i < x.length && i < y.length && x[i] === y[i]) i++;
+    differ.push({ file: f, reason: `${x.length} vs ${y.length} bytes, first difference at byte ${i}` });
+  }
+  return { same, differ };
+}
+
+/** What the committed krew-manifest.yaml carries instead of sha256 values. */
+export const SHA256_PLACEHOLDER = '"<sha256 of the archive: written by npm run release to dist/release/vcluster-certs.yaml>"';
+
+/**
+ * The committed krew-manifest.yaml: the manifest of this version with every sha256 left as a
+ * placeholder. The archives embed the commit they are built from, so no commit can carry the
+ * sha256 of its own archives; the filled manifest is a release artefact (dist/release/).
+ */
+export function manifestTemplate({ version, owner, repo = BIN, uriTemplate }) {
+  const header = [
+    '# Template, not an installable manifest: every sha256 is a placeholder.',
+    '# `npm run release` regenerates this file for the current version and writes the filled',
+    '# manifest (real sha256 of the archives it built) to dist/release/vcluster-certs.yaml,',
+    '# which is the file to submit to krew-index or to use with `kubectl krew install --manifest`.',
+  ].join('\n');
+  const archives = Object.keys(B.TARGETS).map((target) => ({ target, file: archiveName(version, B.TARGETS[target]), sha256: SHA256_PLACEHOLDER }));
+  return `${header}\n${manifestFor(archives, { version, owner, repo, uriTemplate })}`;
 }
 
 /**

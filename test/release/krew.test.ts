@@ -235,10 +235,19 @@ test('install rejects a missing LICENSE, a sha256 mismatch, a non-executable or 
   assert.equal(r.files.sort(), ['LICENSE', 'kubectl-vcluster_certs']);
 });
 
-test('committed krew-manifest.yaml: valid, five platforms, archive names of this version', () => {
+test('committed krew-manifest.yaml: the template of this version, no sha256 value; valid, five platforms once filled', () => {
   const file = R.MANIFEST;
   assert.ok(fs.existsSync(file), 'krew-manifest.yaml missing: npm run release generates it');
-  const m = load(file);
+  const text = fs.readFileSync(file, 'utf8');
+  const m = parse(text);
+  const owner = /^https:\/\/github\.com\/([^/]+)\//.exec(m.spec.homepage)?.[1] ?? '';
+  assert.is(text, R.manifestTemplate({ version: VERSION, owner }), 'krew-manifest.yaml is not the template of this version: npm run release regenerates it');
+  // The archives embed their commit, so no commit can carry its own archives' sha256.
+  assert.not.match(text, /[0-9a-f]{64}/);
+  assert.match(text, /^# Template, not an installable manifest/);
+  for (const p of K.platformsOf(m)) assert.is(p.sha256, JSON.parse(R.SHA256_PLACEHOLDER));
+  assert.match(K.validateManifest(m, { fileName: 'plugins/vcluster-certs.yaml' }).errors.join('\n'), /`sha256` value .* is not valid/);
+  for (const [i, p] of (m.spec.platforms as K.Platform[]).entries()) p.sha256 = sha256Hex(Buffer.from(String(i)));
   // krew-index names the file plugins/vcluster-certs.yaml: validate under that name
   const { errors, warnings } = K.validateManifest(m, { fileName: 'plugins/vcluster-certs.yaml' });
   assert.equal(errors, []);
@@ -264,6 +273,7 @@ const haveRelease = wantRelease || fs.existsSync(releaseManifest);
   assert.equal(errors, []);
   const sums = await run('sha256sum', ['-c', 'checksums.txt'], { cwd: R.RELEASE_DIR });
   assert.is(sums.code, 0, sums.stdout + sums.stderr);
+  for (const p of K.platformsOf(m)) assert.match(sums.stdout, new RegExp(`^${path.basename(p.uri!).replace(/\.(tar\.gz|zip)$/, '').replace(/\./g, '\\.')}\\.cdx\\.json: OK$`, 'm'), 'an SBOM per archive, in checksums.txt');
   const qemu = which('qemu-aarch64') && fs.existsSync('/lib/ld-linux-aarch64.so.1') ? which('qemu-aarch64') : null;
   const wine = which('wine64') ?? (fs.existsSync('/usr/lib/wine/wine64') ? '/usr/lib/wine/wine64' : null);
   for (const [i, p] of K.platformsOf(m).entries()) {
