@@ -3,7 +3,7 @@
 // archive per platform into dist/release/ (.tar.gz; .zip for Windows) with the binary,
 // LICENSE, README.md and the kubectl completion helper, writes a CycloneDX SBOM beside each
 // archive (<archive>.cdx.json, scripts/sbom.mjs), dist/release/checksums.txt
-// (`sha256sum -c` format, archives and SBOMs) and the krew manifest
+// (`sha256sum -c` format: archives, SBOMs and the manifest) and the krew manifest
 // (dist/release/vcluster-certs.yaml, as krew-index names it; the committed
 // krew-manifest.yaml is regenerated as a template without sha256 values). The manifest is
 // validated and every archive installed the way krew does before the script reports success.
@@ -128,7 +128,6 @@ async function main() {
     return { file, sha256: sha256Hex(Buffer.from(text)) };
   });
   say(`sbom     ${sboms.length} CycloneDX SBOM(s): ${bundled.length} bundled npm packages, Node.js, ICU data  ${secs(t0).toFixed(1)} s`);
-  fs.writeFileSync(path.join(outdir, 'checksums.txt'), R.checksumsText([...archives, ...sboms]));
 
   // 4. krew manifest: filled for this release; the committed one is a template ----------------
   const yamlText = R.manifestFor(archives, { version, owner, repo: opt.repo, uriTemplate: opt['uri-template'] });
@@ -136,6 +135,7 @@ async function main() {
   fs.writeFileSync(manifestPath, R.manifestTemplate({ version, owner, repo: opt.repo, uriTemplate: opt['uri-template'] }));
   const indexCopy = path.join(outdir, `${PLUGIN_NAME}.yaml`);
   fs.writeFileSync(indexCopy, yamlText);
+  fs.writeFileSync(path.join(outdir, 'checksums.txt'), R.checksumsText([...archives, ...sboms, { file: indexCopy, sha256: sha256Hex(Buffer.from(yamlText)) }]));
 
   // 5. Validate like krew-index CI: structure, then install every platform ----------------
   t0 = performance.now();
