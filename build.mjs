@@ -50,6 +50,8 @@ async function main() {
   if (buildInfo?.gitTreeState === 'dirty') console.warn('warning: the checkout has uncommitted changes: the binary says so, and no build of the commit reproduces it');
   const first = await B.bundle({ version, buildInfo, outfile: path.join(dist, 'bundle.cjs') });
   const b = await B.bundle({ version, buildInfo, outfile: first.outfile, topHelp: B.renderTopHelp(first.outfile) });
+  // What the binaries report, for the release script's SBOMs and checks.
+  fs.writeFileSync(path.join(dist, B.BUILD_INFO_FILE), JSON.stringify({ version, build: buildInfo ? 'release' : 'dev', ...(buildInfo ?? { gitCommit: null, gitTreeState: null, buildDate: null }) }) + '\n');
   for (const w of b.warnings) console.warn(`esbuild warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
   const top = B.sizeByPackage(b.metafile).slice(0, 4).map(([k, v]) => `${k} ${B.mb(v)}`).join(', ');
   say(`bundle   ${path.relative(B.ROOT, b.outfile)}  ${B.mb(b.bytes)} (gzip ${B.mb(B.fileSizes(b.outfile).gzip)})  ${ms(t0)}  [${top}]`);

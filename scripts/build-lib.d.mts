@@ -34,6 +34,7 @@ export function packageOf(file: string): string | null;
 export function bundleInspectWorker(opts?: { minify?: boolean; metafileOut?: string | null }): Promise<string>;
 export const metafilePath: (outfile: string) => string;
 export const workerMetafilePath: (outfile: string) => string;
+export const BUILD_INFO_FILE: string;
 export interface ReleaseBuildInfo { gitCommit: string | null; gitTreeState: 'clean' | 'dirty' | null; buildDate: string }
 export function sourceDateEpoch(env?: Record<string, string | undefined>, cwd?: string): number;
 export function releaseBuildInfo(env?: Record<string, string | undefined>, cwd?: string): ReleaseBuildInfo;

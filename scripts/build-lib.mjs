@@ -67,6 +67,9 @@ function git(args, cwd = ROOT) {
   }
 }
 
+/** Written by build.mjs beside the bundle: { version, build: 'release' | 'dev', gitCommit, gitTreeState, buildDate }. */
+export const BUILD_INFO_FILE = 'build-info.json';
+
 /** $SOURCE_DATE_EPOCH, else the HEAD commit's time, else now (no git: nothing to reproduce). */
 export function sourceDateEpoch(env = process.env, cwd = ROOT) {
   if (env.SOURCE_DATE_EPOCH && /^\d+$/.test(env.SOURCE_DATE_EPOCH)) return Number(env.SOURCE_DATE_EPOCH);

@@ -96,7 +96,9 @@ async function main() {
   timings.build_s = +secs(t0).toFixed(1);
   const binaries = targets.map((name) => ({ name, file: R.builtBinaryPath(name, buildDir) }));
   for (const b of binaries) if (!fs.existsSync(b.file)) fail(`${path.relative(B.ROOT, b.file)} missing (run without --skip-build)`);
-  const build = { version, ...B.releaseBuildInfo() };
+  // What build.mjs baked into these binaries (the checkout may have moved on since --skip-build's build).
+  const build = JSON.parse(fs.readFileSync(path.join(buildDir, B.BUILD_INFO_FILE), 'utf8'));
+  if (build.build !== 'release' || build.version !== version) fail(`${path.relative(B.ROOT, buildDir)} holds a ${build.build} build of ${build.version}, not a release build of ${version} (run without --skip-build)`);
 
   // 2. Archives (compression runs on the thread pool: parallel up to the core count) -----
   t0 = performance.now();
@@ -156,8 +158,7 @@ async function main() {
           c.stdout.on('data', (d) => { out += d; });
           c.on('close', () => resolve(out.trim()));
         });
-        const info = B.releaseBuildInfo();
-        if (!v.startsWith(`kubectl-vcluster_certs ${version} (commit ${info.gitCommit ?? 'unknown'}`) || !v.endsWith(`, built ${info.buildDate})`)) fail(`installed ${a.target} binary printed ${JSON.stringify(v)} for --version: not a release build of this commit`);
+        if (!v.startsWith(`kubectl-vcluster_certs ${version} (commit ${build.gitCommit ?? 'unknown'}`) || !v.endsWith(`, built ${build.buildDate})`)) fail(`installed ${a.target} binary printed ${JSON.stringify(v)} for --version: not a release build of this commit`);
       }
     }
   } finally {

@@ -81,7 +81,7 @@ function uuidFrom(text) {
 /**
  * The SBOM (an object) of the binary of target `targetName`.
  * npmBom: npmSbom()'s output; bundled: bundledPackages(); binary: the binary's bytes;
- * build: { version, gitCommit, gitTreeState, buildDate }; icuSetting: 'en' | 'full'.
+ * build: { version, gitCommit, gitTreeState, buildDate } (build.mjs's build-info.json); icuSetting: 'en' | 'full'.
  */
 export function releaseSbom({ npmBom, bundled, targetName, binary, build, icuSetting = 'en' }) {
   const t = B.TARGETS[targetName];

@@ -37,6 +37,7 @@ test('dev build (npm run build): --version and `version` say "dev build"; -o jso
     assert.is(r.stdout, `kubectl-vcluster_certs ${version} (dev build)\n`, args.join(' '));
     assert.is(r.stderr, '');
   }
+  assert.equal(JSON.parse(fs.readFileSync(path.join(B.DIST, B.BUILD_INFO_FILE), 'utf8')), { version, build: 'dev', gitCommit: null, gitTreeState: null, buildDate: null });
   const j = run(BIN, ['version', '-o', 'json']);
   assert.is(j.status, 0, j.stderr);
   assert.equal(JSON.parse(j.stdout), {

@@ -47,6 +47,8 @@ test('the release binary: its code cache is accepted, --version names HEAD and t
   assert.ok(v.stdout.includes(`(commit ${head}`) && v.stdout.includes(`, built ${process.env.SOURCE_DATE_EPOCH ? '' : date})`), v.stdout);
   const j = JSON.parse((await run(bin, ['version', '-o', 'json'])).stdout);
   assert.equal([j.build, j.gitCommit], ['release', head]);
+  const recorded = JSON.parse(fs.readFileSync(path.join(dirs[0]!, 'build', B.BUILD_INFO_FILE), 'utf8'));
+  assert.equal([recorded.build, recorded.gitCommit, recorded.buildDate], ['release', head, j.buildDate]);
 });
 
 test('the SBOM names the binary inside the archive (sha256); it and the krew manifest are in checksums.txt', async () => {
