@@ -197,7 +197,8 @@ async function verifyReproducible() {
   for (const d of differ) console.error(`DIFFERS  ${d.file}: ${d.reason}`);
   if (differ.length || !same.length) fail(`not reproducible: ${differ.length} of ${same.length + differ.length} files differ (both releases kept in ${path.relative(B.ROOT, top)})`);
   fs.rmSync(top, { recursive: true, force: true });
-  say(`reproducible: ${same.length} files identical in two releases of ${B.releaseBuildInfo().gitCommit ?? 'this checkout'}  ${secs(tAll).toFixed(1)} s`);
+  // The verdict is the command's result: printed even with --quiet.
+  console.log(`reproducible: ${same.length} files identical in two releases of ${B.releaseBuildInfo().gitCommit ?? 'this checkout'}  ${secs(tAll).toFixed(1)} s`);
 }
 
 (opt['verify-reproducible'] ? verifyReproducible() : main()).catch((e) => fail(e?.stack ?? String(e)));
