@@ -4,7 +4,10 @@
 // Works offline and on the system Node 20 (pkg runs on node_modules/node's Node 22).
 //
 //   node build.mjs [--bundle-only] [--target linux-x64] [--no-code-cache] [--no-strip]
-//                  [--full-icu] [--skip-lazy-check] [--outdir dist] [--quiet]
+//                  [--full-icu] [--skip-lazy-check] [--release] [--outdir dist] [--quiet]
+//
+// --release: the binary reports the git commit and the commit's date (SOURCE_DATE_EPOCH or
+// `git log -1 --format=%ct`) in --version and `version -o json`; without it, "dev build".
 //
 // --full-icu: keep Node's full ICU data (every locale); by default it is trimmed to
 // English like Node's small-icu (scripts/icu-trim.mjs): linux-x64 archive 40.3 -> 28.4 MB.
@@ -20,6 +23,7 @@ import * as B from './scripts/build-lib.mjs';
 const { values: opt } = parseArgs({
   options: {
     'bundle-only': { type: 'boolean', default: false },
+    release: { type: 'boolean', default: false },
     target: { type: 'string', multiple: true },
     'no-code-cache': { type: 'boolean', default: false },
     'no-strip': { type: 'boolean', default: false },
@@ -42,8 +46,12 @@ async function main() {
   let t0 = performance.now();
   const dist = path.resolve(B.ROOT, opt.outdir);
   // Twice: the second bundle carries the top-level --help the first one renders.
-  const first = await B.bundle({ version, outfile: path.join(dist, 'bundle.cjs') });
-  const b = await B.bundle({ version, outfile: first.outfile, topHelp: B.renderTopHelp(first.outfile) });
+  const buildInfo = opt.release ? B.releaseBuildInfo() : null;
+  if (buildInfo?.gitTreeState === 'dirty') console.warn('warning: the checkout has uncommitted changes: the binary says so, and no build of the commit reproduces it');
+  const first = await B.bundle({ version, buildInfo, outfile: path.join(dist, 'bundle.cjs') });
+  const b = await B.bundle({ version, buildInfo, outfile: first.outfile, topHelp: B.renderTopHelp(first.outfile) });
+  // What the binaries report, for the release script's SBOMs and checks.
+  fs.writeFileSync(path.join(dist, B.BUILD_INFO_FILE), JSON.stringify({ version, build: buildInfo ? 'release' : 'dev', ...(buildInfo ?? { gitCommit: null, gitTreeState: null, buildDate: null }) }) + '\n');
   for (const w of b.warnings) console.warn(`esbuild warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
   const top = B.sizeByPackage(b.metafile).slice(0, 4).map(([k, v]) => `${k} ${B.mb(v)}`).join(', ');
   say(`bundle   ${path.relative(B.ROOT, b.outfile)}  ${B.mb(b.bytes)} (gzip ${B.mb(B.fileSizes(b.outfile).gzip)})  ${ms(t0)}  [${top}]`);
@@ -86,6 +94,7 @@ async function main() {
       for (const args of [['--version'], ['--help']]) {
         const s = B.runWithoutNode(out, args);
         if (args[0] === '--version') { versionLine = s.stdout.trim(); isolated = s.isolated; }
+        if (B.CODE_CACHE_REJECTED.test(s.stderr)) fail(`${path.basename(out)} ${args.join(' ')}: V8 rejected the embedded code cache (it was built with flags that differ from the binary's):\n${s.stderr}`);
         if (s.status !== 0) fail(`${path.basename(out)} ${args.join(' ')} failed without node (exit ${s.status}):\n${s.stdout}${s.stderr}`);
         if (args[0] === '--version' && !s.stdout.includes(version)) fail(`--version printed ${JSON.stringify(s.stdout)}, expected ${version}`);
         if (s.stderr.trim()) console.warn(`warning: ${args.join(' ')} wrote to stderr: ${s.stderr.trim()}`);

@@ -31,9 +31,15 @@ export function isHostTarget(t: Target): boolean;
 export function pkgTargetString(t: Target): string;
 export function node22(): string;
 export function packageOf(file: string): string | null;
-export function bundleInspectWorker(opts?: { minify?: boolean }): Promise<string>;
+export function bundleInspectWorker(opts?: { minify?: boolean; metafileOut?: string | null }): Promise<string>;
+export const metafilePath: (outfile: string) => string;
+export const workerMetafilePath: (outfile: string) => string;
+export const BUILD_INFO_FILE: string;
+export interface ReleaseBuildInfo { gitCommit: string | null; gitTreeState: 'clean' | 'dirty' | null; buildDate: string }
+export function sourceDateEpoch(env?: Record<string, string | undefined>, cwd?: string): number;
+export function releaseBuildInfo(env?: Record<string, string | undefined>, cwd?: string): ReleaseBuildInfo;
 export function bundle(opts?: {
-  entry?: string; outfile?: string; probe?: boolean; minify?: boolean; lazyStringWidth?: boolean; version?: string;
+  entry?: string; outfile?: string; probe?: boolean; minify?: boolean; lazyStringWidth?: boolean; version?: string; buildInfo?: ReleaseBuildInfo | null;
   topHelp?: string | null; inspectWorker?: boolean;
 }): Promise<{ outfile: string; bytes: number; metafile: Metafile; warnings: { text: string }[] }>;
 export function staticallyReached(metafile: Metafile, pkgs?: string[]): string[];
@@ -47,6 +53,8 @@ export interface IcuTrimResult {
 export function seedPkgCache(t: Target, base: string, opts?: { home?: string; strip?: boolean; icu?: IcuSetting; log?: (s: string) => void; warn?: (s: string) => void }): string;
 export function icuTrimResult(bin: string): IcuTrimResult | null;
 export function preparePkgCache(t: Target, opts?: { home?: string; strip?: boolean; icu?: IcuSetting; log?: (s: string) => void; warn?: (s: string) => void }): { base: string; seeded: string; icu: IcuTrimResult | null };
+export const CODE_CACHE_SEED: number;
+export const CODE_CACHE_REJECTED: RegExp;
 export function runPkg(opts: {
   input: string; output: string; target: Target; codeCache?: boolean; home?: string; log?: (s: string) => void;
 }): { codeCache: boolean; via: string; log: string };

@@ -4,7 +4,7 @@
 // Pipeline: esbuild bundles src/main.ts into one CJS file, @yao-pkg/pkg --sea
 // bakes it into an official Node binary taken from the npm registry (never
 // nodejs.org: pkg's cache is seeded under .cache/ first, so it works offline).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -54,6 +54,41 @@ export function isHostTarget(t) {
 
 /** pkg's target string; must name the full version or pkg asks nodejs.org for its index. */
 export const pkgTargetString = (t) => `node${t.node}-${t.pkgPlatform}-${t.arch}`;
+
+// ---------------------------------------------------------------------------
+// Build data of a release: the commit and its date, never the wall clock, so two builds of
+// one commit are byte-identical.
+// ---------------------------------------------------------------------------
+function git(args, cwd = ROOT) {
+  try {
+    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Written by build.mjs beside the bundle: { version, build: 'release' | 'dev', gitCommit, gitTreeState, buildDate }. */
+export const BUILD_INFO_FILE = 'build-info.json';
+
+/** $SOURCE_DATE_EPOCH, else the HEAD commit's time, else now (no git: nothing to reproduce). */
+export function sourceDateEpoch(env = process.env, cwd = ROOT) {
+  if (env.SOURCE_DATE_EPOCH && /^\d+$/.test(env.SOURCE_DATE_EPOCH)) return Number(env.SOURCE_DATE_EPOCH);
+  return Number(git(['log', '-1', '--format=%ct'], cwd)) || Math.floor(Date.now() / 1000);
+}
+
+/**
+ * What a release binary reports (src/version.ts): { gitCommit, gitTreeState, buildDate }.
+ * gitTreeState is "dirty" when tracked or untracked (not ignored) files differ from the commit.
+ */
+export function releaseBuildInfo(env = process.env, cwd = ROOT) {
+  const commit = git(['rev-parse', 'HEAD'], cwd);
+  const status = commit ? git(['status', '--porcelain'], cwd) : null;
+  return {
+    gitCommit: commit && /^[0-9a-f]{40,64}$/.test(commit) ? commit : null,
+    gitTreeState: status === null ? null : status === '' ? 'clean' : 'dirty',
+    buildDate: new Date(sourceDateEpoch(env, cwd) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}
 
 // ---------------------------------------------------------------------------
 // Node >= 22 for tools that need it (pkg, SEA blob generation). The `node`
@@ -165,7 +200,7 @@ async function assertOnlyBuiltinsExternal(metafile, ignore = new Set()) {
  * src/pki), minified, as text. The main bundle carries it as a string: the worker is started
  * from source text because a single binary has no script file to point a Worker at.
  */
-export async function bundleInspectWorker({ minify = true } = {}) {
+export async function bundleInspectWorker({ minify = true, metafileOut = null } = {}) {
   const esbuild = await import('esbuild');
   const res = await esbuild.build({
     absWorkingDir: ROOT,
@@ -182,17 +217,23 @@ export async function bundleInspectWorker({ minify = true } = {}) {
     logLevel: 'silent',
   });
   await assertOnlyBuiltinsExternal(res.metafile);
+  if (metafileOut) fs.writeFileSync(metafileOut, JSON.stringify(res.metafile));
   return res.outputFiles[0].text;
 }
+
+/** esbuild's metafiles beside a bundle: the main bundle's and its inspect worker's. */
+export const metafilePath = (outfile) => outfile.replace(/\.c?js$/, '.meta.json');
+export const workerMetafilePath = (outfile) => outfile.replace(/\.c?js$/, '.worker.meta.json');
 
 /**
  * Bundle `entry` into one minified CJS file for Node 22.
  * Returns { outfile, bytes, metafile, warnings }.
  */
-export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile = path.join(DIST, 'bundle.cjs'), probe = false, minify = true, lazyStringWidth = true, version = pkgJson().version, topHelp = null, inspectWorker = true } = {}) {
+export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile = path.join(DIST, 'bundle.cjs'), probe = false, minify = true, lazyStringWidth = true, version = pkgJson().version, buildInfo = null, topHelp = null, inspectWorker = true } = {}) {
   const esbuild = await import('esbuild');
-  const workerSource = inspectWorker ? await bundleInspectWorker({ minify }) : undefined;
   fs.mkdirSync(path.dirname(outfile), { recursive: true });
+  // The worker's packages are in the binary too: the SBOM reads both metafiles.
+  const workerSource = inspectWorker ? await bundleInspectWorker({ minify, metafileOut: probe ? null : workerMetafilePath(outfile) }) : undefined;
   const shim = path.join(ROOT, 'scripts/import-meta-url-shim.js');
   const res = await esbuild.build({
     absWorkingDir: ROOT,
@@ -205,7 +246,7 @@ export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile =
     minify,
     // yargs/yargs-parser call createRequire(import.meta.url), which is empty in CJS output.
     inject: [shim],
-    define: { 'import.meta.url': 'import_meta_url', __VERSION__: JSON.stringify(version), __TOP_HELP__: JSON.stringify(topHelp), __INSPECT_WORKER__: JSON.stringify(workerSource ?? null) },
+    define: { 'import.meta.url': 'import_meta_url', __VERSION__: JSON.stringify(version), __BUILD_COMMIT__: JSON.stringify(buildInfo?.gitCommit ?? null), __BUILD_TREE__: JSON.stringify(buildInfo?.gitTreeState ?? null), __BUILD_DATE__: JSON.stringify(buildInfo?.buildDate ?? null), __TOP_HELP__: JSON.stringify(topHelp), __INSPECT_WORKER__: JSON.stringify(workerSource ?? null) },
     plugins: [stubPlugin, ...(lazyStringWidth ? [lazyStringWidthPlugin] : []), ...(probe ? [probePlugin] : [])],
     metafile: true,
     // package.json "bin" points at the bundle; a SEA main script accepts the hashbang too.
@@ -215,7 +256,7 @@ export async function bundle({ entry = path.join(ROOT, 'src/main.ts'), outfile =
   });
   if (!probe) {
     fs.chmodSync(outfile, 0o755);
-    fs.writeFileSync(outfile.replace(/\.c?js$/, '.meta.json'), JSON.stringify(res.metafile));
+    fs.writeFileSync(metafilePath(outfile), JSON.stringify(res.metafile));
   }
   // esbuild lists the inject file as an external import.
   await assertOnlyBuiltinsExternal(res.metafile, new Set([shim]));
@@ -368,14 +409,22 @@ export function icuTrimResult(bin) {
   try { return JSON.parse(fs.readFileSync(bin + '.icu.json', 'utf8')); } catch { return null; }
 }
 
+/** V8 --random-seed of the process that generates the code cache (any non-zero constant). */
+export const CODE_CACHE_SEED = 1;
+
+/** What a SEA binary prints when V8 refuses its embedded code cache. */
+export const CODE_CACHE_REJECTED = /Code cache data rejected/;
+
 /**
  * Bake `input` into the Node binary of target `t` with @yao-pkg/pkg in simple SEA mode
  * (one .js input, no pkg config), on Node >= 22, offline (cache seeded under `home`).
  * codeCache: store V8's code cache in the blob; only valid when the blob generator is
  * the target's own binary, i.e. a host-platform target (cross-built caches are rejected
  * or worse), so it is forced off for other targets. Uses scripts/pkg-sea.cjs (pkg's
- * sea() with a sea-config) and falls back to the plain `pkg --sea` CLI, which has no
- * code-cache option. Returns { codeCache, via, log }.
+ * sea() with a sea-config; it also keeps the checkout's path out of the blob and runs the
+ * generator with a fixed V8 seed, CODE_CACHE_SEED, so every build of one commit gives the
+ * same binary). Falls back to the plain `pkg --sea` CLI (no code cache, not reproducible
+ * across directories) only when this pkg has no usable sea(). Returns { codeCache, via, log }.
  */
 export function runPkg({ input, output, target: t, codeCache = true, home = path.join(CACHE, 'pkg-home'), log = () => {} }) {
   const isHost = isHostTarget(t);
@@ -388,12 +437,10 @@ export function runPkg({ input, output, target: t, codeCache = true, home = path
   // pkg appends .exe to Windows outputs by itself, so the suffix goes before it.
   output = finalOutput.replace(/(\.exe)?$/, `.partial-${process.pid}$1`);
   let r; let via;
-  if (useCodeCache) {
-    const spec = { input: path.resolve(input), useCodeCache, targets: [{ nodeRange: `node${t.node}`, platform: t.pkgPlatform, arch: t.arch, output: path.resolve(output) }] };
-    r = run([path.join(ROOT, 'scripts/pkg-sea.cjs'), JSON.stringify(spec)]);
-    via = 'pkg sea() + useCodeCache';
-    if (r.status === 64) { log('pkg-sea.cjs unusable with this pkg version; falling back to `pkg --sea` (no code cache)'); r = undefined; }
-  }
+  const spec = { input: path.resolve(input), useCodeCache, v8Seed: CODE_CACHE_SEED, targets: [{ nodeRange: `node${t.node}`, platform: t.pkgPlatform, arch: t.arch, output: path.resolve(output) }] };
+  r = run([path.join(ROOT, 'scripts/pkg-sea.cjs'), JSON.stringify(spec)]);
+  via = useCodeCache ? 'pkg sea() + useCodeCache' : 'pkg sea()';
+  if (r.status === 64) { log('pkg-sea.cjs unusable with this pkg version; falling back to `pkg --sea` (no code cache, not reproducible)'); r = undefined; }
   if (!r) {
     const pkgBin = path.join(ROOT, 'node_modules/@yao-pkg/pkg/lib-es5/bin.js');
     r = run([pkgBin, path.resolve(input), '--sea', '--targets', pkgTargetString(t), '--output', path.resolve(output)]);

@@ -1,7 +1,6 @@
 // Release helpers for scripts/release.mjs and test/release/: what goes into each
 // platform's archive, archive/checksum/manifest writers, and a Mach-O signature probe.
 // Plain ESM JavaScript (Node 20 and 22).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex, tarGz, zip } from './archive.mjs';
@@ -9,6 +8,8 @@ import * as B from './build-lib.mjs';
 import { archiveName, krewLabels, manifestYaml, releaseUri, BIN, SHIM, PLUGIN_NAME } from './krew.mjs';
 
 export const RELEASE_DIR = path.join(B.DIST, 'release');
+/** Release binaries are built apart from dist/'s dev build: they report their commit. */
+export const RELEASE_BUILD_DIR = path.join(B.DIST, 'release-build');
 export const MANIFEST = path.join(B.ROOT, 'krew-manifest.yaml');
 export const COMPLETION_DIR = path.join(B.ROOT, 'completion');
 
@@ -47,7 +48,7 @@ export async function writeArchive(name, entries, { outdir, version, mtime = 0, 
   return { file, bytes: buf.length, sha256: sha256Hex(buf) };
 }
 
-/** `sha256sum -c` format: "<hex>  <file name>". */
+/** `sha256sum -c` format: "<hex>  <file name>", sorted by name. Files: [{ file, sha256 }] (archives and SBOMs). */
 export function checksumsText(archives) {
   return archives.map((a) => `${a.sha256}  ${path.basename(a.file)}`).sort((x, y) => x.slice(66).localeCompare(y.slice(66))).join('\n') + '\n';
 }
@@ -79,14 +80,49 @@ export function manifestFor(archives, { version, owner, repo = BIN, uriTemplate 
   });
 }
 
-/** Archive timestamps: $SOURCE_DATE_EPOCH, else the HEAD commit's time, else now. Same commit -> same archives. */
-export function sourceDateEpoch(env = process.env) {
-  if (env.SOURCE_DATE_EPOCH && /^\d+$/.test(env.SOURCE_DATE_EPOCH)) return Number(env.SOURCE_DATE_EPOCH);
-  try {
-    return Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: B.ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()) || Math.floor(Date.now() / 1000);
-  } catch {
-    return Math.floor(Date.now() / 1000);
+/** Files of a release directory that must reproduce: all but release.json (it holds timings). */
+export function releaseFiles(dir) {
+  return fs.readdirSync(dir).filter((f) => f !== 'release.json' && fs.statSync(path.join(dir, f)).isFile()).sort();
+}
+
+/**
+ * Compares two release directories byte for byte: { same: [names], differ: [{ file, reason }] }.
+ * A file present in one only differs too.
+ */
+export function compareReleases(a, b) {
+  const fa = releaseFiles(a);
+  const fb = releaseFiles(b);
+  const same = [];
+  const differ = [];
+  for (const f of [...new Set([...fa, ...fb])].sort()) {
+    if (!fa.includes(f) || !fb.includes(f)) { differ.push({ file: f, reason: `only in ${fa.includes(f) ? a : b}` }); continue; }
+    const x = fs.readFileSync(path.join(a, f));
+    const y = fs.readFileSync(path.join(b, f));
+    if (x.equals(y)) { same.push(f); continue; }
+    let i = 0;
+    while (i < x.length && i < y.length && x[i] === y[i]) i++;
+    differ.push({ file: f, reason: `${x.length} vs ${y.length} bytes, first difference at byte ${i}` });
   }
+  return { same, differ };
+}
+
+/** What the committed krew-manifest.yaml carries instead of sha256 values. */
+export const SHA256_PLACEHOLDER = '"<sha256 of the archive: written by npm run release to dist/release/vcluster-certs.yaml>"';
+
+/**
+ * The committed krew-manifest.yaml: the manifest of this version with every sha256 left as a
+ * placeholder. The archives embed the commit they are built from, so no commit can carry the
+ * sha256 of its own archives; the filled manifest is a release artefact (dist/release/).
+ */
+export function manifestTemplate({ version, owner, repo = BIN, uriTemplate }) {
+  const header = [
+    '# Template, not an installable manifest: every sha256 is a placeholder.',
+    '# `npm run release` regenerates this file for the current version and writes the filled',
+    '# manifest (real sha256 of the archives it built) to dist/release/vcluster-certs.yaml,',
+    '# which is the file to submit to krew-index or to use with `kubectl krew install --manifest`.',
+  ].join('\n');
+  const archives = Object.keys(B.TARGETS).map((target) => ({ target, file: archiveName(version, B.TARGETS[target]), sha256: SHA256_PLACEHOLDER }));
+  return `${header}\n${manifestFor(archives, { version, owner, repo, uriTemplate })}`;
 }
 
 /**
@@ -107,3 +143,5 @@ export function machoSignature(buf) {
 }
 
 export { PLUGIN_NAME };
+/** Archive timestamps and the build date: same commit -> same archives. */
+export const sourceDateEpoch = B.sourceDateEpoch;

@@ -1,14 +1,14 @@
 // Entry point. Keep this file tiny: it must not import the Kubernetes client,
 // jsrsasign or the YAML parser, so --version and --help start fast.
 import { helpWidth, invokedName, PLUGIN_NAME } from './cli/name.js';
-import { VERSION } from './version.js';
+import { versionLine } from './version.js';
 
 // The top-level --help as yargs renders it for PLUGIN_NAME, captured at build time (build.mjs); undefined under tsx.
 declare const __TOP_HELP__: string | null | undefined;
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === 'version')) {
-    process.stdout.write(`kubectl-vcluster_certs ${VERSION}\n`);
+    process.stdout.write(`${versionLine()}\n`);
     return 0;
   }
   // Rendered once at build time, so --help need not load yargs; a test proves it equals the live text.

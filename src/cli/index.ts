@@ -1,7 +1,6 @@
 // yargs wiring. Commands stay thin: parse flags, call a flow, render its result.
 import yargs from 'yargs';
 import { EXIT, UserError } from '../errors.js';
-import { VERSION } from '../version.js';
 import { checkCommand } from './check.js';
 import { rotateCommand } from './rotate.js';
 import { backupsCommand } from './backups.js';
@@ -10,6 +9,7 @@ import { restoreCommand } from './restore.js';
 import { resumeCommand } from './resume.js';
 import { kubeconfigCommand } from './kubeconfig.js';
 import { completionCommand } from './completion.js';
+import { versionCommand } from './version.js';
 import { withGlobalFlags } from './flags.js';
 import { helpWidth, invokedName } from './name.js';
 
@@ -34,10 +34,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(resumeCommand(run))
     .command(kubeconfigCommand(run))
     .command(completionCommand(run))
-    .command('version', 'Print the version', () => undefined, () => run(async () => {
-      process.stdout.write(`kubectl-vcluster_certs ${VERSION}\n`);
-      return 0;
-    }))
+    .command(versionCommand(run))
     .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore, resume, kubeconfig (see --help)')
     .strict()
     .parserConfiguration({ 'boolean-negation': false })

@@ -20,7 +20,7 @@ test('dist/ has the binary, the bundle and its metafile', () => {
 test('binary runs --version and --help with node absent from PATH', () => {
   const v = B.runWithoutNode(BIN, ['--version']);
   assert.is(v.status, 0, v.stderr);
-  assert.is(v.stdout.trim(), `kubectl-vcluster_certs ${version}`);
+  assert.is(v.stdout.trim(), `kubectl-vcluster_certs ${version} (dev build)`);
   assert.is(v.stderr, '');
   if (process.getuid?.() === 0) assert.ok(v.isolated, '/usr/bin/node hidden with unshare -m');
   const h = B.runWithoutNode(BIN, ['--help']);
@@ -42,7 +42,7 @@ test('build.mjs on the system Node (< 22) re-uses Node 22 for pkg', () => {
     const r = spawnSync(sys, ['build.mjs', '--outdir', out, '--skip-lazy-check', '--quiet'], { cwd: B.ROOT, encoding: 'utf8', env: { ...process.env, PATH: '/usr/bin:/bin' } });
     assert.is(r.status, 0, r.stdout + r.stderr);
     const v = spawnSync(path.join(out, B.BIN_NAME), ['--version'], { encoding: 'utf8' });
-    assert.is(v.stdout.trim(), `kubectl-vcluster_certs ${version}`);
+    assert.is(v.stdout.trim(), `kubectl-vcluster_certs ${version} (dev build)`);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

@@ -69,7 +69,7 @@ const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => {
   const r = spawnSync(OLD_NODE!, [out, 'check', '-A'], { encoding: 'utf8' });
   assert.is(r.status, 3, r.stderr);
   assert.match(r.stderr, /^error: kubectl-vcluster_certs needs Node\.js 22 or newer, this is 2\d\.[\d.]+; use the standalone binary \(no Node\.js needed\) or upgrade Node\.js\n$/);
-  assert.is(spawnSync(OLD_NODE!, [out, '--version'], { encoding: 'utf8' }).stdout, `kubectl-vcluster_certs ${B.pkgJson().version}\n`);
+  assert.is(spawnSync(OLD_NODE!, [out, '--version'], { encoding: 'utf8' }).stdout, `kubectl-vcluster_certs ${B.pkgJson().version} (dev build)\n`);
 });
 
 test('string-width front: real widths, real module only loaded for non-ASCII', async () => {

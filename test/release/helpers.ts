@@ -9,6 +9,10 @@ import * as B from '../../scripts/build-lib.mjs';
 export const ROOT = B.ROOT;
 export const BIN = path.join(B.DIST, B.BIN_NAME);
 export const VERSION = B.pkgJson().version;
+/** What --version prints in a local build (npm run build, npm test). */
+export const DEV_VERSION_LINE = `kubectl-vcluster_certs ${VERSION} (dev build)`;
+/** What --version prints in a release build: the commit and the commit's date. */
+export const RELEASE_VERSION_LINE = new RegExp(`^kubectl-vcluster_certs ${VERSION.replace(/\./g, '\\.')} \\(commit [0-9a-f]{40}( with uncommitted changes)?, built \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\)$`);
 
 export interface RunResult {
   code: number | null;

@@ -13,7 +13,7 @@ import { extractArchive, readArchive, tarGz, zip, sha256Hex, type Entry } from '
 import * as B from '../../scripts/build-lib.mjs';
 import * as K from '../../scripts/krew.mjs';
 import * as R from '../../scripts/release-lib.mjs';
-import { BIN, ROOT, VERSION, run, tmpDir, which } from './helpers.js';
+import { BIN, DEV_VERSION_LINE, RELEASE_VERSION_LINE, ROOT, VERSION, run, tmpDir, which } from './helpers.js';
 
 const test = suite('release: krew manifest and archives');
 const tmp = tmpDir('krew-test-');
@@ -85,7 +85,7 @@ test('every platform installs like krew; the linux-x64 install runs --version an
     assert.ok(files.includes(p.os === 'windows' ? 'kubectl_complete-vcluster_certs.cmd' : 'kubectl_complete-vcluster_certs'), files.join(', '));
     if (built[i]!.target === B.hostTargetName()) {
       const v = await run(binPath, ['--version']);
-      assert.is(v.stdout.trim(), `kubectl-vcluster_certs ${VERSION}`, v.stderr);
+      assert.is(v.stdout.trim(), DEV_VERSION_LINE, v.stderr);
       const shim = path.join(path.dirname(binPath), 'kubectl_complete-vcluster_certs');
       const c = await run(shim, [''], { env: { PATH: `${path.dirname(binPath)}:/usr/bin:/bin`, HOME: tmp } });
       assert.match(c.stdout, /^check\t/m, c.stderr);
@@ -235,10 +235,19 @@ test('install rejects a missing LICENSE, a sha256 mismatch, a non-executable or 
   assert.equal(r.files.sort(), ['LICENSE', 'kubectl-vcluster_certs']);
 });
 
-test('committed krew-manifest.yaml: valid, five platforms, archive names of this version', () => {
+test('committed krew-manifest.yaml: the template of this version, no sha256 value; valid, five platforms once filled', () => {
   const file = R.MANIFEST;
   assert.ok(fs.existsSync(file), 'krew-manifest.yaml missing: npm run release generates it');
-  const m = load(file);
+  const text = fs.readFileSync(file, 'utf8');
+  const m = parse(text);
+  const owner = /^https:\/\/github\.com\/([^/]+)\//.exec(m.spec.homepage)?.[1] ?? '';
+  assert.is(text, R.manifestTemplate({ version: VERSION, owner }), 'krew-manifest.yaml is not the template of this version: npm run release regenerates it');
+  // The archives embed their commit, so no commit can carry its own archives' sha256.
+  assert.not.match(text, /[0-9a-f]{64}/);
+  assert.match(text, /^# Template, not an installable manifest/);
+  for (const p of K.platformsOf(m)) assert.is(p.sha256, JSON.parse(R.SHA256_PLACEHOLDER));
+  assert.match(K.validateManifest(m, { fileName: 'plugins/vcluster-certs.yaml' }).errors.join('\n'), /`sha256` value .* is not valid/);
+  for (const [i, p] of (m.spec.platforms as K.Platform[]).entries()) p.sha256 = sha256Hex(Buffer.from(String(i)));
   // krew-index names the file plugins/vcluster-certs.yaml: validate under that name
   const { errors, warnings } = K.validateManifest(m, { fileName: 'plugins/vcluster-certs.yaml' });
   assert.equal(errors, []);
@@ -264,6 +273,7 @@ const haveRelease = wantRelease || fs.existsSync(releaseManifest);
   assert.equal(errors, []);
   const sums = await run('sha256sum', ['-c', 'checksums.txt'], { cwd: R.RELEASE_DIR });
   assert.is(sums.code, 0, sums.stdout + sums.stderr);
+  for (const p of K.platformsOf(m)) assert.match(sums.stdout, new RegExp(`^${path.basename(p.uri!).replace(/\.(tar\.gz|zip)$/, '').replace(/\./g, '\\.')}\\.cdx\\.json: OK$`, 'm'), 'an SBOM per archive, in checksums.txt');
   const qemu = which('qemu-aarch64') && fs.existsSync('/lib/ld-linux-aarch64.so.1') ? which('qemu-aarch64') : null;
   const wine = which('wine64') ?? (fs.existsSync('/usr/lib/wine/wine64') ? '/usr/lib/wine/wine64' : null);
   for (const [i, p] of K.platformsOf(m).entries()) {
@@ -286,7 +296,7 @@ const haveRelease = wantRelease || fs.existsSync(releaseManifest);
       assert.is(R.machoSignature(data), 'none', 'darwin binaries ship unsigned (README says so)');
       assert.is(data.readUInt32LE(0), 0xfeedfacf, 'a 64-bit Mach-O');
     }
-    if (v) assert.is(v.stdout.trim(), `kubectl-vcluster_certs ${VERSION}`, `${p.os}/${p.arch}: ${v.stderr}`);
+    if (v) assert.match(v.stdout.trim(), RELEASE_VERSION_LINE, `${p.os}/${p.arch}: ${v.stdout}${v.stderr}`);
     else console.log(`  ${p.os}/${p.arch}: installed; not run here${p.os === 'linux' ? ' (no qemu-aarch64 + libc6:arm64)' : p.os === 'windows' ? ' (no wine64)' : ' (macOS binary: unsigned Mach-O checked, cannot run on Linux)'}`);
   }
 });
