@@ -3,7 +3,7 @@
 // Certificate assembled by jsrsasign. Pure, no I/O.
 
 import { createHash, createPrivateKey, generateKeyPair, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import jsrsasign from './jsrsasign.js';
+import jsrsasign from './fast/jsrsasign.js';
 import { describeKey, keyInfoOf, normalizeCurve, parsePrivateKey } from './keys.js';
 import { certHandles, extensionOids, extensionValueHex, parseCertificate } from './x509.js';
 import type { CertInfo, KeyInfo } from './types.js';

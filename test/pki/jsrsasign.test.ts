@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import jsrsasign, { fastGetVblen, fastHexToOidStr, fastOidHexToInt, originalGetVblen, originalHexToOidStr, originalOidHexToInt } from '../../src/pki/jsrsasign.js';
+import jsrsasign, { fastGetVblen, fastHexToOidStr, fastOidHexToInt, originalGetVblen, originalHexToOidStr, originalOidHexToInt } from '../../src/pki/fast/jsrsasign.js';
 import { CA_EXT, certBlocks, makeCert, type MadeCert } from './helpers.js';
 
 const test = suite('pki/jsrsasign');

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rsaKeyMatchesCertificate, rsaPublicKeyBits } from '../../src/pki/key-match.js';
+import { rsaKeyMatchesCertificate, rsaPublicKeyBits } from '../../src/pki/fast/key-match.js';
 import { certMatchesKey, parseCertificate } from '../../src/pki/x509.js';
 import { generatePki } from '../cluster/pkigen.js';
 import { CA_EXT, certBlocks, makeCert, openssl, opensslKeyMatches, withTmp, type MadeCert } from './helpers.js';

@@ -5,7 +5,7 @@
 import { load } from 'js-yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readSimpleYaml } from '../../src/pki/simple-yaml.js';
+import { readSimpleYaml } from '../../src/pki/fast/simple-yaml.js';
 import { parseKubeconfig } from '../../src/pki/kubeconfig.js';
 import { buildKubeconfig, generatePki } from '../cluster/pkigen.js';
 
