@@ -5,7 +5,8 @@ import type { ChangeReport, ChangeSpec } from '../flows/change.js';
 import type { Kube } from '../kube/client.js';
 import type { VCluster } from '../kube/discovery.js';
 import { parseDuration } from './duration.js';
-import { connect, oneOf, type GlobalArgs } from './flags.js';
+import { connect, oneOf, withOutput, type GlobalArgs } from './flags.js';
+import { CHANGE_FORMATS } from './values.js';
 
 export interface ChangeArgs extends GlobalArgs {
   name: string;
@@ -18,14 +19,14 @@ export interface ChangeArgs extends GlobalArgs {
 }
 
 export function withChangeFlags<T>(y: Argv<T>) {
-  return y
+  const flags = y
     .positional('name', { type: 'string', describe: 'vCluster name', demandOption: true })
     .option('dry-run', { type: 'boolean', describe: 'Print the plan and change nothing', default: false })
     .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (needed when not on a terminal)', default: false })
     .option('force', { type: 'boolean', describe: 'Go on although the vCluster is not Running, or its Secret and disk differ', default: false })
     .option('no-rollback', { type: 'boolean', describe: 'On failure after the commit, leave the new PKI in place instead of restoring the backup', default: false })
-    .option('timeout', { type: 'string', describe: 'How long to wait for the vCluster to come back', default: '5m' })
-    .option('output', { alias: 'o', type: 'string', describe: 'Output format: text or json', default: 'text' });
+    .option('timeout', { type: 'string', describe: 'How long to wait for the vCluster to come back', default: '5m' });
+  return withOutput(flags, CHANGE_FORMATS);
 }
 
 /** Finds the vCluster, runs the change, prints the report; returns the exit code. */
@@ -34,7 +35,7 @@ export async function runChangeCommand(
   makeSpec: (ctx: { now: Date; vc: VCluster; kube: Kube }) => Promise<ChangeSpec> | ChangeSpec,
   after?: (report: ChangeReport, vc: VCluster) => Promise<void>,
 ): Promise<number> {
-  const format = oneOf(args.output, ['text', 'json'] as const, '-o/--output', 'text');
+  const format = oneOf(args.output, CHANGE_FORMATS, '-o/--output', 'text');
   const timeoutMs = parseDuration(args.timeout ?? '5m', '--timeout');
   const { terminalAsk, progressPrinter } = await import('./prompt.js');
   const ask = terminalAsk();

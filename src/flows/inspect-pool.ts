@@ -6,11 +6,11 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { InspectOptions } from '../pki/inspect.js';
-import type { InspectJob } from '../pki/inspect-worker.js';
+import type { InspectJob } from './inspect-worker.js';
 import { packFiles } from '../pki/packed-files.js';
 import type { CertRow, PkiFiles } from '../pki/types.js';
 
-/** The worker bundle (src/pki/inspect-worker.ts), injected by build.mjs; absent when run from source. */
+/** The worker bundle (src/flows/inspect-worker.ts), injected by build.mjs; absent when run from source. */
 declare const __INSPECT_WORKER__: string | null | undefined;
 
 export function builtWorkerSource(): string | undefined {
