@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every test file in its own Node 22 process (uvu inside), after a type check and
-// a build, and ends with the one line CI reads: "N passed, N failed".
+// a build, and ends with the one line CI reads: "N passed, N failed". The PKI tests run twice:
+// as shipped, and with VCERTS_NO_FAST=1 (every fast path of src/pki/fast/ off, the libraries answer).
 // Usage: npm test [-- PATTERN...]   env: TEST_JOBS (default 2), SKIP_BUILD=1
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -59,7 +60,14 @@ async function step(name, cmd, args) {
   return ok;
 }
 
-const files = findTests(join(root, 'test')).filter((f) => patterns.length === 0 || patterns.some((p) => f.includes(p)));
+const matched = findTests(join(root, 'test')).filter((f) => patterns.length === 0 || patterns.some((p) => f.includes(p)));
+/** Each run: a test file and the environment it runs in. */
+const NO_FAST = { VCERTS_NO_FAST: '1' };
+const isPki = (f) => f.split(/[\\/]/).slice(0, 2).join('/') === 'test/pki';
+const files = [
+  ...matched.map((file) => ({ file, env: {}, label: file })),
+  ...matched.filter(isPki).map((file) => ({ file, env: NO_FAST, label: `${file} [VCERTS_NO_FAST=1]` })),
+];
 
 if (patterns.length === 0) await step('typecheck (tsc --noEmit)', nodeBin, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 if (!process.env.SKIP_BUILD) {
@@ -70,14 +78,13 @@ if (!process.env.SKIP_BUILD) {
 let next = 0;
 async function worker() {
   while (next < files.length) {
-    const file = files[next++];
-    const r = await run(nodeBin, ['--import', 'tsx', file], { VCERTS_TEST: '1' });
+    const { file, env, label } = files[next++];
+    const r = await run(nodeBin, ['--import', 'tsx', file], { VCERTS_TEST: '1', ...env });
     const counts = parseUvu(r.out);
     // uvu's Total already leaves skipped tests out.
     const fileFailed = counts ? counts.total - counts.passed : 0;
     const ok = r.code === 0 && counts && fileFailed === 0 && counts.total + counts.skipped > 0;
-    const label = counts ? `${counts.passed}/${counts.total}` : 'no summary';
-    process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${file} ${label} (${(r.ms / 1000).toFixed(1)}s)\n`);
+    process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${label} ${counts ? `${counts.passed}/${counts.total}` : 'no summary'} (${(r.ms / 1000).toFixed(1)}s)\n`);
     if (!ok || process.env.TEST_VERBOSE) process.stdout.write(r.out.split('\n').map((l) => `     ${l}`).join('\n') + '\n');
     if (counts) {
       passed += counts.passed;
@@ -86,7 +93,7 @@ async function worker() {
     } else {
       failed += 1; // crashed before uvu could report
     }
-    if (!ok) failures.push(file);
+    if (!ok) failures.push(label);
   }
 }
 await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
