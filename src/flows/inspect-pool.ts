@@ -1,5 +1,5 @@
 // Certificate inspection spread over worker threads for a fleet check. Parsing and verifying a
-// PKI is CPU work (about 4 ms each), so `check -A` over hundreds of vClusters is bound by one core
+// PKI is CPU work, so `check -A` over hundreds of vClusters is bound by one core
 // unless other cores help. The main thread stays a lane of its own; a worker that fails hands its
 // jobs back to the main thread, so the pool can only change how fast a check is, never its result.
 

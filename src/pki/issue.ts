@@ -1,5 +1,5 @@
 // Issuing certificates: new keys (node:crypto, async), TBSCertificate built with jsrsasign, signature by
-// node:crypto (native, constant-time, ~60x faster than jsrsasign's BigInteger RSA), the final
+// node:crypto (native and constant-time, unlike jsrsasign's BigInteger RSA), the final
 // Certificate assembled by jsrsasign. Pure, no I/O.
 
 import { createHash, createPrivateKey, generateKeyPair, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';

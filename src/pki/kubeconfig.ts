@@ -55,8 +55,8 @@ function asArray(v: unknown): Record<string, unknown>[] {
 }
 
 /**
- * The kubeconfig as plain data. Reading uses js-yaml (several times faster than the yaml package,
- * which a fleet check feels: three kubeconfigs per vCluster); kubeconfig-edit.ts keeps the yaml
+ * The kubeconfig as plain data. Reading uses js-yaml (faster than the yaml package, which a fleet
+ * check feels: three kubeconfigs per vCluster); kubeconfig-edit.ts keeps the yaml
  * package for its source ranges. Duplicate keys: the last one wins, as with `yaml`'s uniqueKeys: false.
  */
 function loadKubeconfig(text: string): Record<string, unknown> {

@@ -3,7 +3,7 @@
 //
 // Replaces: node:crypto loading the key through OpenSSL's decoders (createPrivateKey) and
 //   comparing public halves, and building a KeyObject only to ask a certificate's key size; a
-//   fleet check does this for 13 keys per vCluster. The comparison itself (modulus and exponent,
+//   fleet check does this for every key of every vCluster. The comparison itself (modulus and exponent,
 //   as OpenSSL's X509_check_private_key and Go's tls.X509KeyPair do) is cheap, so a key in the
 //   form kubeadm and vCluster write ('RSA PRIVATE KEY', strict DER) is compared here, and only a
 //   match is answered here.

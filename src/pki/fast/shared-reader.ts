@@ -1,8 +1,9 @@
 // One jsrsasign certificate reader per thread, reused for every certificate. Pure, no I/O.
 //
-// Replaces: `new X509()` per certificate. A new X509 defines some 150 closures, a tenth of the
-//   cost of reading a certificate. Reading resets the state jsrsasign keeps between calls to the
-//   constructor's initial values (the fields below), so nothing of the previous certificate remains.
+// Replaces: `new X509()` per certificate: a new X509 defines all of its methods as closures, a
+//   good part of the cost of reading a certificate. Reading resets the state jsrsasign keeps
+//   between calls to the constructor's initial values (the fields below), so nothing of the
+//   previous certificate remains.
 // Fallback: a new X509 per certificate (x509.ts), always when the fast paths are off (switch.ts).
 // Oracle test: test/pki/x509.test.ts (certificates of every shape read one after the other give
 //   what a fresh reader gives); test/unit/internals.test.ts fails when jsrsasign's reader no
