@@ -18,7 +18,7 @@ let pkis: PkiFiles[] = [];
 
 test.before(async () => {
   // distinct PKIs: nothing of one is in the parse memos when the next is read
-  pkis = await Promise.all(['a', 'b', 'c'].map((name) => generatePki({ name, namespace: 'ns' })));
+  pkis = await Promise.all(['a', 'b', 'c'].map((name) => generatePki({ name, namespace: 'ns', reuseKeys: true })));
 });
 
 /** inspectPki of `files`, and how many answers each fast path gave meanwhile. */
