@@ -4,7 +4,7 @@
 // as shipped, and with VCERTS_NO_FAST=1 (every fast path of src/pki/fast/ off, the libraries answer).
 // Usage: npm test [-- PATTERN...]   env: TEST_JOBS (default 2), SKIP_BUILD=1
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,6 +69,19 @@ const files = [
   ...matched.filter(isPki).map((file) => ({ file, env: NO_FAST, label: `${file} [VCERTS_NO_FAST=1]` })),
 ];
 
+// Longest first, by the durations of the last run (.cache/test-times.json; unknown ones first):
+// with a few jobs, a long file started last would leave the others idle at the end.
+const timesFile = join(root, '.cache', 'test-times.json');
+let lastTimes = {};
+try {
+  lastTimes = JSON.parse(readFileSync(timesFile, 'utf8'));
+} catch {
+  // first run, or unreadable: alphabetical order
+}
+const expected = (r) => lastTimes[r.label] ?? Infinity;
+files.sort((a, b) => expected(b) - expected(a) || a.label.localeCompare(b.label));
+const times = { ...lastTimes };
+
 if (patterns.length === 0) await step('typecheck (tsc --noEmit)', nodeBin, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 if (!process.env.SKIP_BUILD) {
   const built = await step('build (node build.mjs)', nodeBin, ['build.mjs']);
@@ -80,6 +93,7 @@ async function worker() {
   while (next < files.length) {
     const { file, env, label } = files[next++];
     const r = await run(nodeBin, ['--import', 'tsx', file], { VCERTS_TEST: '1', ...env });
+    times[label] = r.ms;
     const counts = parseUvu(r.out);
     // uvu's Total already leaves skipped tests out.
     const fileFailed = counts ? counts.total - counts.passed : 0;
@@ -97,6 +111,12 @@ async function worker() {
   }
 }
 await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
+try {
+  mkdirSync(join(root, '.cache'), { recursive: true });
+  writeFileSync(timesFile, JSON.stringify(times, null, 1) + '\n');
+} catch {
+  // the order is only an optimisation
+}
 
 if (files.length === 0) { process.stdout.write('no test files matched\n'); failed++; }
 if (failures.length) process.stdout.write(`\nfailed: ${failures.join(', ')}\n`);
