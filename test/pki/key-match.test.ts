@@ -1,4 +1,4 @@
-// src/pki/key-match.ts answers "does this RSA key belong to this certificate?" from the bytes,
+// src/pki/fast/key-match.ts answers "does this RSA key belong to this certificate?" from the bytes,
 // without node:crypto. Its answers must be node:crypto's (createPrivateKey + checkPrivateKey) and
 // the openssl CLI's: on kubeadm-form keys, on every other key form (which it hands back), and on
 // thousands of corrupted keys and PEM texts.

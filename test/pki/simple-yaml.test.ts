@@ -1,4 +1,4 @@
-// src/pki/simple-yaml.ts reads the kubeconfig layout without js-yaml. Whatever it accepts it must
+// src/pki/fast/simple-yaml.ts reads the kubeconfig layout without js-yaml. Whatever it accepts it must
 // read exactly as js-yaml's load(text, { json: true }) does; everything else it must hand back.
 // Checked on real kubeconfig layouts and on thousands of generated documents, many of them broken.
 
