@@ -24,7 +24,7 @@ export const OUTPUT_FORMATS: Readonly<Record<string, readonly string[]>> = {
 export const SOURCES: ReadonlyArray<Choice<Source>> = [
   { value: 'auto', description: 'the Secret; for one named vCluster also /data/pki of every Ready pod, to report drift' },
   { value: 'both', description: 'the Secret and /data/pki of every Ready pod, for every vCluster' },
-  { value: 'secret', description: 'only the <name>-certs Secret (no exec needed)' },
+  { value: 'secret', description: 'only the <name>-certs Secret, no exec needed' },
   { value: 'pod', description: 'only /data/pki in the syncer container of a Ready pod' },
 ];
 
