@@ -196,7 +196,7 @@ async function assertOnlyBuiltinsExternal(metafile, ignore = new Set()) {
 }
 
 /**
- * The worker-thread bundle of a fleet check (src/pki/inspect-worker.ts: jsrsasign, js-yaml and
+ * The worker-thread bundle of a fleet check (src/flows/inspect-worker.ts: jsrsasign, js-yaml and
  * src/pki), minified, as text. The main bundle carries it as a string: the worker is started
  * from source text because a single binary has no script file to point a Worker at.
  */
@@ -204,7 +204,7 @@ export async function bundleInspectWorker({ minify = true, metafileOut = null } 
   const esbuild = await import('esbuild');
   const res = await esbuild.build({
     absWorkingDir: ROOT,
-    entryPoints: [path.join(ROOT, 'src/pki/inspect-worker.ts')],
+    entryPoints: [path.join(ROOT, 'src/flows/inspect-worker.ts')],
     bundle: true,
     write: false,
     platform: 'node',

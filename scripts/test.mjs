@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Runs every test file in its own Node 22 process (uvu inside), after a type check and
-// a build, and ends with the one line CI reads: "N passed, N failed".
+// a build, and ends with the one line CI reads: "N passed, N failed". The PKI tests run twice:
+// as shipped, and with VCERTS_NO_FAST=1 (every fast path of src/pki/fast/ off, the libraries answer).
 // Usage: npm test [-- PATTERN...]   env: TEST_JOBS (default 2), SKIP_BUILD=1
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,7 +60,27 @@ async function step(name, cmd, args) {
   return ok;
 }
 
-const files = findTests(join(root, 'test')).filter((f) => patterns.length === 0 || patterns.some((p) => f.includes(p)));
+const matched = findTests(join(root, 'test')).filter((f) => patterns.length === 0 || patterns.some((p) => f.includes(p)));
+/** Each run: a test file and the environment it runs in. */
+const NO_FAST = { VCERTS_NO_FAST: '1' };
+const isPki = (f) => f.split(/[\\/]/).slice(0, 2).join('/') === 'test/pki';
+const files = [
+  ...matched.map((file) => ({ file, env: {}, label: file })),
+  ...matched.filter(isPki).map((file) => ({ file, env: NO_FAST, label: `${file} [VCERTS_NO_FAST=1]` })),
+];
+
+// Longest first, by the durations of the last run (.cache/test-times.json; unknown ones first):
+// with a few jobs, a long file started last would leave the others idle at the end.
+const timesFile = join(root, '.cache', 'test-times.json');
+let lastTimes = {};
+try {
+  lastTimes = JSON.parse(readFileSync(timesFile, 'utf8'));
+} catch {
+  // first run, or unreadable: alphabetical order
+}
+const expected = (r) => lastTimes[r.label] ?? Infinity;
+files.sort((a, b) => expected(b) - expected(a) || a.label.localeCompare(b.label));
+const times = { ...lastTimes };
 
 if (patterns.length === 0) await step('typecheck (tsc --noEmit)', nodeBin, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 if (!process.env.SKIP_BUILD) {
@@ -70,14 +91,14 @@ if (!process.env.SKIP_BUILD) {
 let next = 0;
 async function worker() {
   while (next < files.length) {
-    const file = files[next++];
-    const r = await run(nodeBin, ['--import', 'tsx', file], { VCERTS_TEST: '1' });
+    const { file, env, label } = files[next++];
+    const r = await run(nodeBin, ['--import', 'tsx', file], { VCERTS_TEST: '1', ...env });
+    times[label] = r.ms;
     const counts = parseUvu(r.out);
     // uvu's Total already leaves skipped tests out.
     const fileFailed = counts ? counts.total - counts.passed : 0;
     const ok = r.code === 0 && counts && fileFailed === 0 && counts.total + counts.skipped > 0;
-    const label = counts ? `${counts.passed}/${counts.total}` : 'no summary';
-    process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${file} ${label} (${(r.ms / 1000).toFixed(1)}s)\n`);
+    process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${label} ${counts ? `${counts.passed}/${counts.total}` : 'no summary'} (${(r.ms / 1000).toFixed(1)}s)\n`);
     if (!ok || process.env.TEST_VERBOSE) process.stdout.write(r.out.split('\n').map((l) => `     ${l}`).join('\n') + '\n');
     if (counts) {
       passed += counts.passed;
@@ -86,10 +107,16 @@ async function worker() {
     } else {
       failed += 1; // crashed before uvu could report
     }
-    if (!ok) failures.push(file);
+    if (!ok) failures.push(label);
   }
 }
 await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
+try {
+  mkdirSync(join(root, '.cache'), { recursive: true });
+  writeFileSync(timesFile, JSON.stringify(times, null, 1) + '\n');
+} catch {
+  // the order is only an optimisation
+}
 
 if (files.length === 0) { process.stdout.write('no test files matched\n'); failed++; }
 if (failures.length) process.stdout.write(`\nfailed: ${failures.join(', ')}\n`);

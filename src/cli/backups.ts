@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { connect, oneOf, type GlobalArgs } from './flags.js';
+import { connect, oneOf, withOutput, type GlobalArgs } from './flags.js';
+import { BACKUPS_FORMATS } from './values.js';
 import type { Runner } from './index.js';
 
 interface BackupsArgs extends GlobalArgs {
@@ -11,15 +12,14 @@ export const backupsCommand = (run: Runner) => ({
   command: 'backups <name>',
   describe: 'List the PKI backups of a vCluster (backup Secrets and /data/pki.bak in each replica) and whether each is complete',
   builder: (y: Argv) =>
-    y
+    withOutput(y, BACKUPS_FORMATS)
       .positional('name', { type: 'string', describe: 'vCluster name', demandOption: true })
-      .option('output', { alias: 'o', type: 'string', describe: 'Output format: table, json or yaml', default: 'table' })
       .example('$0 backups my-vc -n team-a', 'newest first, with CA fingerprints')
       .example('$0 backups my-vc -n team-a -o json', 'for scripts')
       .epilog('Reads only, never changes anything. Copies with the same COPY letter hold the same PKI. '
         + 'Exit codes: 0 listed (also when none were found), 3 could not list.'),
   handler: (args: BackupsArgs) => run(async () => {
-    const format = oneOf(args.output, ['table', 'json', 'yaml'] as const, '-o/--output', 'table');
+    const format = oneOf(args.output, BACKUPS_FORMATS, '-o/--output', 'table');
     const kube = await connect(args);
     const { runBackups } = await import('../flows/backups.js');
     const { renderBackups } = await import('../output/backups.js');

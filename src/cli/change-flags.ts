@@ -6,7 +6,8 @@ import type { ChangePort } from '../kube/change-port.js';
 import type { Kube } from '../kube/client.js';
 import type { VCluster } from '../kube/discovery.js';
 import { parseDuration } from './duration.js';
-import { connect, oneOf, type GlobalArgs } from './flags.js';
+import { connect, oneOf, withOutput, type GlobalArgs } from './flags.js';
+import { CHANGE_FORMATS } from './values.js';
 
 export interface ChangeArgs extends GlobalArgs {
   name: string;
@@ -23,12 +24,12 @@ export interface ChangeArgs extends GlobalArgs {
 
 /** The flags every change command takes (resume has no plan of its own to force). */
 export function withRunFlags<T>(y: Argv<T>) {
-  return y
+  const flags = y
     .positional('name', { type: 'string', describe: 'vCluster name', demandOption: true })
     .option('dry-run', { type: 'boolean', describe: 'Print the plan and change nothing', default: false })
     .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (needed when not on a terminal)', default: false })
-    .option('timeout', { type: 'string', describe: 'How long to wait for the vCluster to come back', default: '5m' })
-    .option('output', { alias: 'o', type: 'string', describe: 'Output format: text or json', default: 'text' });
+    .option('timeout', { type: 'string', describe: 'How long to wait for the vCluster to come back', default: '5m' });
+  return withOutput(flags, CHANGE_FORMATS);
 }
 
 export function withChangeFlags<T>(y: Argv<T>) {
@@ -99,7 +100,7 @@ export async function runChangeCommand(
   after?: (result: ChangeResult, vc: VCluster) => Promise<void>,
   flow?: Flow,
 ): Promise<number> {
-  const format = oneOf(args.output, ['text', 'json'] as const, '-o/--output', 'text');
+  const format = oneOf(args.output, CHANGE_FORMATS, '-o/--output', 'text');
   const timeoutMs = parseDuration(args.timeout ?? '5m', '--timeout');
   const { terminalAsk, progressPrinter } = await import('./prompt.js');
   const ask = terminalAsk();

@@ -18,11 +18,3 @@ export function parseDuration(text: string, flag: string): number {
   }
   return total;
 }
-
-export function formatDays(ms: number): string {
-  const days = Math.floor(ms / UNIT_MS.d!);
-  if (Math.abs(days) >= 730) return `${Math.floor(days / 365)}y`;
-  if (Math.abs(days) >= 1) return `${days}d`;
-  const hours = Math.floor(ms / UNIT_MS.h!);
-  return hours !== 0 ? `${hours}h` : `${Math.floor(ms / UNIT_MS.m!)}m`;
-}

@@ -3,6 +3,7 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../errors.js';
 import { parseDuration } from './duration.js';
+import { orList } from './values.js';
 
 export interface GlobalArgs {
   kubeconfig?: string;
@@ -24,6 +25,11 @@ export function withGlobalFlags<T>(y: Argv<T>) {
 
 export function withAllNamespaces<T>(y: Argv<T>) {
   return y.option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'Look in every namespace' });
+}
+
+/** -o/--output with the command's formats (values.ts), the first one the default. */
+export function withOutput<T>(y: Argv<T>, formats: readonly string[]) {
+  return y.option('output', { alias: 'o', type: 'string', describe: `Output format: ${orList(formats)}`, default: formats[0] });
 }
 
 /** Validates an enum flag with a one-line error (yargs' `choices` message spans lines). */

@@ -63,5 +63,5 @@ export function reportError(err: unknown, verbose: boolean): number {
   const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
   process.stderr.write(`error: unexpected failure: ${msg} (run with -v for details; please report it)\n`);
   if (verbose && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  return EXIT.USAGE;
+  return EXIT.CANNOT_RUN;
 }

@@ -181,7 +181,7 @@ export async function confirm(run: Run): Promise<void> {
   const vc = run.port.vc;
   if (opts.yes) return;
   if (!opts.ask) {
-    throw new UserError(`refusing to ${spec.kind} vCluster ${vcName(run)} without confirmation in a non-interactive run: pass --yes (or --dry-run to preview)`, EXIT.USAGE);
+    throw new UserError(`refusing to ${spec.kind} vCluster ${vcName(run)} without confirmation in a non-interactive run: pass --yes (or --dry-run to preview)`, EXIT.CANNOT_RUN);
   }
   const question = spec.confirm === 'name'
     ? `Type the vCluster name (${vc.name}) to ${spec.kind} it: `

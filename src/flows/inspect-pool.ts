@@ -1,16 +1,16 @@
 // Certificate inspection spread over worker threads for a fleet check. Parsing and verifying a
-// PKI is CPU work (about 4 ms each), so `check -A` over hundreds of vClusters is bound by one core
+// PKI is CPU work, so `check -A` over hundreds of vClusters is bound by one core
 // unless other cores help. The main thread stays a lane of its own; a worker that fails hands its
 // jobs back to the main thread, so the pool can only change how fast a check is, never its result.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { InspectOptions } from '../pki/inspect.js';
-import type { InspectJob } from '../pki/inspect-worker.js';
+import type { InspectJob } from './inspect-worker.js';
 import { packFiles } from '../pki/packed-files.js';
 import type { CertRow, PkiFiles } from '../pki/types.js';
 
-/** The worker bundle (src/pki/inspect-worker.ts), injected by build.mjs; absent when run from source. */
+/** The worker bundle (src/flows/inspect-worker.ts), injected by build.mjs; absent when run from source. */
 declare const __INSPECT_WORKER__: string | null | undefined;
 
 export function builtWorkerSource(): string | undefined {

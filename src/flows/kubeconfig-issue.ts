@@ -7,7 +7,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { UserError } from '../errors.js';
-import jsrsasign from '../pki/jsrsasign.js';
+import jsrsasign from '../pki/fast/jsrsasign.js';
 import { assertIssued, BACKDATE_MS, buildCertificate, DAY_MS, generateKeyLike, loadSigner, truncateToSeconds, type ExtParam, type KeyPair, type KeySpec, type Signer } from '../pki/issue.js';
 import { rfc3339 } from '../pki/inspect.js';
 import { encodePem } from '../pki/pem.js';

@@ -52,7 +52,7 @@ export interface KubeconfigCheckOutcome {
 const RESULT_OF: Record<ContextStatus, SourceResult> = {
   OK: 'OK', EXPIRING: 'EXPIRING', EXPIRED: 'BROKEN', 'NOT YET VALID': 'BROKEN', REJECTED: 'BROKEN', UNTRUSTED: 'BROKEN', INVALID: 'BROKEN', UNKNOWN: 'ERROR',
 };
-const RANK: Record<SourceResult, number> = { OK: EXIT.OK, EXPIRING: EXIT.EXPIRING, BROKEN: EXIT.BROKEN, ERROR: EXIT.USAGE };
+const RANK: Record<SourceResult, number> = { OK: EXIT.OK, EXPIRING: EXIT.ATTENTION, BROKEN: EXIT.BROKEN, ERROR: EXIT.CANNOT_RUN };
 
 function grade(contexts: ContextVerdict[]): SourceResult {
   return contexts.map((c) => RESULT_OF[c.status]).reduce<SourceResult>((a, b) => (RANK[b] > RANK[a] ? b : a), 'OK');

@@ -8,6 +8,7 @@ import type { VCluster } from '../kube/discovery.js';
 import { backupSecretName } from '../kube/secrets.js';
 import { collectBackups, describeLocation, type BackupInfo } from './backups.js';
 import type { ChangeSpec, PlanLine } from './change.js';
+import { refusalAsUserError } from './rotate.js';
 
 export type RestoreSource = 'auto' | 'pod' | 'secret';
 
@@ -84,7 +85,9 @@ export async function restoreSpec(kube: Kube, vc: VCluster, opts: RestoreOptions
         } catch (err) {
           throw new UserError(`cannot re-issue the leafs of backup ${backup.stamp}: ${(err as Error).message.split('\n')[0]}; use --no-rotate to restore it as it is, or rotate-ca`, 3, err);
         }
-        files = await applyLeafRotation(files, plan);
+        files = await applyLeafRotation(files, plan).catch((err: unknown) => {
+          throw refusalAsUserError(err);
+        });
         for (const e of plan.entries.filter((x) => x.action === 'reissue')) {
           const line = lines.find((l) => l.file === e.path);
           if (line) Object.assign(line, { action: 'restore+reissue', oldExpiry: e.oldNotAfter?.toISOString(), newExpiry: e.newNotAfter?.toISOString(), keyType: e.keyAlgorithm });

@@ -1,6 +1,6 @@
 // The two rotations as ChangeSpecs for the shared change flow.
-import { UserError } from '../errors.js';
-import { applyCARotation, applyLeafRotation, planCARotation, planLeafRotation, type RotationPlan } from '../pki/rotation.js';
+import { EXIT, UserError } from '../errors.js';
+import { applyCARotation, applyLeafRotation, planCARotation, planLeafRotation, RotationRefusal, type RotationPlan } from '../pki/rotation.js';
 import { finalizeRollover, rolloverState, RolloverRefused, startRollover } from '../pki/rollover.js';
 import type { PkiFiles } from '../pki/types.js';
 import type { ChangeSpec, PlanLine } from './change.js';
@@ -16,10 +16,15 @@ function planLines(plan: RotationPlan): PlanLine[] {
   }));
 }
 
-/** Plan errors from the pure core are the user's to fix (expired CA, missing key...). */
+/** The core's refusals are the user's to fix (a short validity, an expired CA, a missing key...): exit 3. */
+export function refusalAsUserError(err: unknown): unknown {
+  return err instanceof RotationRefusal ? new UserError(err.message, EXIT.CANNOT_RUN, err) : err;
+}
+
+/** Plan errors from the pure core are the user's to fix: refusals and anything else it throws. */
 function asUserError(err: unknown): never {
   if (err instanceof UserError) throw err;
-  throw new UserError(err instanceof Error ? err.message.split('\n')[0]! : String(err), 3, err);
+  throw new UserError(err instanceof Error ? err.message.split('\n')[0]! : String(err), EXIT.CANNOT_RUN, err);
 }
 
 /** A rotation's compute step: plan (refusals become user errors), apply, describe. */
@@ -31,7 +36,10 @@ function rotationCompute<O>(plan: (files: PkiFiles, opts: O) => RotationPlan, ap
     } catch (err) {
       asUserError(err);
     }
-    return { files: await apply(current, p), lines: planLines(p), warnings: [...p.warnings, note] };
+    const files = await apply(current, p).catch((err: unknown) => {
+      throw refusalAsUserError(err);
+    });
+    return { files, lines: planLines(p), warnings: [...p.warnings, note] };
   };
 }
 

@@ -168,7 +168,7 @@ export class Kube {
         case 401:
           return new UserError(`cannot ${what}: the host cluster rejected your credentials (401 Unauthorized); log in again or refresh the kubeconfig user of context "${this.contextName}"`, 3, err);
         case 403:
-          return new UserError(`cannot ${what}: forbidden (403)${msg ? `: ${msg}` : ''}; ask your cluster admin for that RBAC permission`, 3, err);
+          return new UserError(`cannot ${what}: forbidden (403)${msg ? `: ${msg}` : ''}; ask your cluster admin for that RBAC permission`, 3, err, 'forbidden');
         case 404:
           return new UserError(`cannot ${what}: not found (404)${msg ? `: ${msg}` : ''}`, 3, err);
         case 409:

@@ -58,7 +58,7 @@ function describeUpgradeFailure(err: unknown, req: ExecRequest, kube: Kube): Use
   const code = /Unexpected server response: (\d+)/.exec(text)?.[1];
   const where = `pod ${req.namespace}/${req.pod}`;
   if (code === '403') {
-    return new UserError(`exec into ${where} is forbidden: you need "create" on pods/exec in namespace ${req.namespace} (or use --source secret)`, 3, err);
+    return new UserError(`exec into ${where} is forbidden: you need "create" on pods/exec in namespace ${req.namespace} (or use --source secret)`, 3, err, 'forbidden');
   }
   if (code === '401') return new UserError(`exec into ${where}: the host cluster rejected your credentials (401); refresh your kubeconfig login`, 3, err);
   if (code === '404') return new UserError(`exec into ${where}: the pod is gone (404); it may be restarting, try again`, 3, err);

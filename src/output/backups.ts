@@ -1,10 +1,9 @@
 // Renders the `backups` listing for humans (table) and machines (json, yaml). Never shows file
 // contents: only names, subjects, fingerprints and dates.
-import { formatDays } from '../cli/duration.js';
 import { describeLocation, type BackupInfo, type BackupListing } from '../flows/backups.js';
 import { rfc3339 } from '../pki/inspect.js';
-import { formatExpiry } from './check.js';
-import { colorStatus, renderTable } from './table.js';
+import { colorStatus, escapeControl as esc, renderTable } from './table.js';
+import { formatDays, formatExpiry } from './time.js';
 
 export type BackupsFormat = 'table' | 'json' | 'yaml';
 
@@ -78,17 +77,17 @@ export function renderBackupsText(listing: BackupListing, now: Date, color: bool
   const out: string[] = [''];
   const backups = listing.backups;
   if (backups.length === 0) {
-    out.push(`No backups found for vCluster ${namespace}/${name} (searched ${searched(listing)}).`);
+    out.push(esc(`No backups found for vCluster ${namespace}/${name} (searched ${searched(listing)}).`));
     out.push('rotate, rotate-ca and restore create one (a Secret <name>-certs-backup-<unix ts>, and /data/pki.bak/<unix ts> in each replica) before every change.');
   } else {
     const labels = copyLabels(backups);
     const distinct = new Set(labels.values()).size;
-    out.push(`vCluster ${namespace}/${name}: ${backups.length} backup${backups.length === 1 ? '' : 's'} (${distinct} distinct), searched ${searched(listing)}`, '');
+    out.push(esc(`vCluster ${namespace}/${name}: ${backups.length} backup${backups.length === 1 ? '' : 's'} (${distinct} distinct), searched ${searched(listing)}`), '');
     const rows = backups.map((b) => [
       labels.get(b)!,
       `${rfc3339(b.createdAt)} (${age(b.createdAt, now)})`,
-      describeLocation(b.location, namespace),
-      b.reason,
+      esc(describeLocation(b.location, namespace)),
+      esc(b.reason),
       b.complete ? 'yes' : colorStatus('NO', color),
       b.earliestLeafExpiry ? formatExpiry(b.earliestLeafExpiry.toISOString()) : '-',
     ]);
@@ -105,17 +104,17 @@ export function renderBackupsText(listing: BackupListing, now: Date, color: bool
     const caRows: string[][] = [];
     for (const { copies, backup } of sets.values()) {
       const who = copies.join(', ');
-      for (const c of backup.cas) caRows.push([who, c.file, c.subject, c.sha256]);
+      for (const c of backup.cas) caRows.push([who, esc(c.file), esc(c.subject), c.sha256]);
       if (!backup.cas.length) caRows.push([who, '-', 'no readable CA certificate', '-']);
     }
     out.push(renderTable(['COPIES', 'CA', 'SUBJECT', 'SHA-256 FINGERPRINT'], caRows, { color }).trimEnd());
-    const problems = backups.flatMap((b) => b.problems.map((p) => `  ! ${describeLocation(b.location, namespace)}: ${p}`));
+    const problems = backups.flatMap((b) => b.problems.map((p) => `  ! ${esc(`${describeLocation(b.location, namespace)}: ${p}`)}`));
     if (problems.length) out.push('', ...problems);
     for (const stamp of disagreeing(backups)) {
       out.push(`  ! the copies of backup ${stamp} differ: compare their COPY letters before restoring one`);
     }
   }
-  for (const w of listing.warnings) out.push(`  warning: ${w}`);
+  for (const w of listing.warnings) out.push(`  warning: ${esc(w)}`);
   out.push('');
   return out.join('\n') + '\n';
 }

@@ -1,20 +1,20 @@
 // Renders plans and results of rotate / rotate-ca / restore.
 import type { ChangeReport, PlanLine } from '../flows/change.js';
-import { formatExpiry } from './check.js';
-import { renderTable } from './table.js';
+import { formatExpiry } from './time.js';
+import { escapeControl as esc, renderTable } from './table.js';
 import { EXIT } from '../errors.js';
 import { resumeCommand, undoCommand } from '../flows/change-marker.js';
 
 const when = (iso?: string) => (iso ? formatExpiry(iso) : '-');
 
 export function renderPlan(lines: PlanLine[], color: boolean): string {
-  const rows = lines.map((l) => [l.file, l.action, when(l.oldExpiry), when(l.newExpiry), l.keyType ?? '-', l.note ?? '']);
+  const rows = lines.map((l) => [esc(l.file), l.action, when(l.oldExpiry), when(l.newExpiry), l.keyType ?? '-', esc(l.note ?? '')]);
   return renderTable(['FILE', 'ACTION', 'EXPIRES NOW', 'EXPIRES AFTER', 'KEY', 'NOTE'], rows, { color });
 }
 
 export function renderChangeText(r: ChangeReport, color: boolean): string {
   const out: string[] = ['', `${r.kind} of vCluster ${r.namespace}/${r.vcluster}: plan`, '', renderPlan(r.plan, color).trimEnd()];
-  for (const w of r.warnings) out.push(`  warning: ${w}`);
+  for (const w of r.warnings) out.push(`  warning: ${esc(w)}`);
   out.push('');
   if (r.result === 'dry-run') {
     out.push('Dry run: nothing was changed.');
@@ -27,7 +27,7 @@ export function renderChangeText(r: ChangeReport, color: boolean): string {
     for (const b of r.backups.pods) out.push(`Backup in pod ${b.pod}: ${b.dir}`);
     const changed = r.certificates.filter((c) => c.oldSha256 !== c.newSha256);
     if (changed.length) {
-      out.push('', renderTable(['FILE', 'OLD SHA-256', 'NEW SHA-256'], changed.map((c) => [c.file, short(c.oldSha256), short(c.newSha256)]), { color }).trimEnd());
+      out.push('', renderTable(['FILE', 'OLD SHA-256', 'NEW SHA-256'], changed.map((c) => [esc(c.file), short(c.oldSha256), short(c.newSha256)]), { color }).trimEnd());
     }
     if (r.recovery) out.push('', r.recovery);
   }

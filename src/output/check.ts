@@ -1,34 +1,31 @@
 // Renders check reports for humans (table, wide) and machines (json, yaml).
-import type { VClusterReport } from '../flows/check.js';
+import type { DriftEntry, VClusterReport } from '../flows/check.js';
 import type { CertRow } from '../pki/types.js';
-import { colorStatus, renderTable } from './table.js';
+import { colorStatus, escapeControl as esc, renderTable } from './table.js';
+import { formatExpiry } from './time.js';
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
-export const OUTPUT_FORMATS: OutputFormat[] = ['table', 'wide', 'json', 'yaml'];
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** Go's `Jan 02, 2006 15:04 MST` in UTC, as upstream prints expiry. */
-export function formatExpiry(iso: string): string {
-  const d = new Date(iso);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())}, ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())} UTC`;
-}
 
 function rowCells(r: CertRow, wide: boolean, color: boolean): string[] {
   const name = r.block > 0 ? `${r.filename}#${r.block}` : r.filename;
-  const base = [name, r.subject, r.issuer, r.expiryTime ? formatExpiry(r.expiryTime) : '-', colorStatus(r.status, color)];
+  const base = [esc(name), esc(r.subject), esc(r.issuer), r.expiryTime ? formatExpiry(r.expiryTime) : '-', colorStatus(r.status, color)];
   if (!wide) return base;
   const sans = [...r.dnsNames, ...r.ipAddresses];
   const sanText = sans.length > 3 ? `${sans.slice(0, 3).join(',')},+${sans.length - 3}` : sans.join(',');
-  return [...base, String(r.daysLeft), r.keyType, sanText || '-', r.serial];
+  return [...base, String(r.daysLeft), r.keyType, esc(sanText) || '-', r.serial];
 }
+
+const DRIFT_TEXT: Record<DriftEntry['kind'], string> = {
+  differs: 'differs between the Secret and /data/pki',
+  'only-in-secret': 'is in the Secret but not in /data/pki',
+  'only-on-disk': 'is in /data/pki but not in the Secret',
+};
 
 function header(r: VClusterReport): string {
   const bits = [`namespace ${r.namespace}`];
   if (r.version) bits.push(`v${r.version}`);
   if (r.phase) bits.push(r.phase);
-  return `vCluster ${r.name} (${bits.join(', ')})${r.source ? `, read from ${r.source}` : ''}`;
+  return esc(`vCluster ${r.name} (${bits.join(', ')})${r.source ? `, read from ${r.source}` : ''}`);
 }
 
 export function renderReportsText(reports: VClusterReport[], wide: boolean, color: boolean): string {
@@ -38,13 +35,10 @@ export function renderReportsText(reports: VClusterReport[], wide: boolean, colo
   for (const r of reports) {
     out.push('', header(r), '');
     if (r.certificates.length) out.push(renderTable(head, r.certificates.map((c) => rowCells(c, wide, color)), { color }).trimEnd());
-    for (const c of r.certificates) for (const p of c.problems) out.push(`  ! ${c.filename}: ${p}`);
-    for (const d of r.drift) {
-      const what = d.kind === 'differs' ? 'differs between the Secret and /data/pki' : d.kind === 'only-in-secret' ? 'is in the Secret but not in /data/pki' : 'is in /data/pki but not in the Secret';
-      out.push(`  ~ drift: ${d.file} ${what}`);
-    }
-    for (const w of r.warnings) out.push(`  warning: ${w}`);
-    if (r.error) out.push(`  error: ${r.error}`);
+    for (const c of r.certificates) for (const p of c.problems) out.push(`  ! ${esc(`${c.filename}: ${p}`)}`);
+    for (const d of r.drift) out.push(`  ~ drift: ${esc(`${d.file} ${DRIFT_TEXT[d.kind]} (pod ${d.pod})`)}`);
+    for (const w of r.warnings) out.push(`  warning: ${esc(w)}`);
+    if (r.error) out.push(`  error: ${esc(r.error)}`);
   }
   out.push('');
   return out.join('\n') + '\n';

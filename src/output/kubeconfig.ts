@@ -1,8 +1,9 @@
 // Renders `kubeconfig check` (table, wide, json, yaml) and `kubeconfig issue` (text, json).
 import type { ContextVerdict } from '../flows/kubeconfig-judge.js';
 import type { KubeconfigCheckOutcome, KubeconfigIssueOutcome, SourceResult } from '../flows/kubeconfig-run.js';
-import { formatExpiry, type OutputFormat } from './check.js';
-import { colorStatus, renderTable } from './table.js';
+import type { OutputFormat } from './check.js';
+import { formatExpiry } from './time.js';
+import { colorStatus, escapeControl as esc, renderTable } from './table.js';
 
 const CLIENT_CELL: Record<ContextVerdict['client']['kind'], string> = {
   certificate: '', token: 'TOKEN', exec: 'EXEC', 'auth-provider': 'AUTH-PROVIDER', basic: 'BASIC', none: 'NONE',
@@ -11,10 +12,10 @@ const CLIENT_CELL: Record<ContextVerdict['client']['kind'], string> = {
 function cells(v: ContextVerdict, wide: boolean, color: boolean): string[] {
   const client = v.client.kind === 'certificate' ? v.client.status.toUpperCase() : CLIENT_CELL[v.client.kind];
   const cert = v.client.certificate;
-  const base = [v.context || '-', v.user || '-', v.ca.status.toUpperCase(), client, cert ? formatExpiry(cert.expiryTime) : '-', colorStatus(v.status, color)];
+  const base = [esc(v.context || '-'), esc(v.user || '-'), v.ca.status.toUpperCase(), client, cert ? formatExpiry(cert.expiryTime) : '-', colorStatus(v.status, color)];
   if (!wide) return base;
   const who = cert ? `${v.client.subject}${v.client.groups?.length ? ` (${v.client.groups.join(',')})` : ''}` : '-';
-  return [...base, v.server || '-', v.endpoint === 'proxy' ? 'proxy:8443' : 'apiserver:6443', cert ? String(cert.daysLeft) : '-', who];
+  return [...base, esc(v.server || '-'), v.endpoint === 'proxy' ? 'proxy:8443' : 'apiserver:6443', cert ? String(cert.daysLeft) : '-', esc(who)];
 }
 
 export function renderKubeconfigCheckText(o: KubeconfigCheckOutcome, wide: boolean, color: boolean): string {
@@ -23,14 +24,14 @@ export function renderKubeconfigCheckText(o: KubeconfigCheckOutcome, wide: boole
   const out: string[] = ['', `vCluster ${o.vcluster.name} (namespace ${o.vcluster.namespace}), PKI read from ${o.pki}`];
   for (const w of o.warnings) out.push(`  warning: ${w}`);
   for (const s of o.sources) {
-    out.push('', `kubeconfig ${s.kind === 'file' ? `file ${s.source}` : s.source}`, '');
+    out.push('', esc(`kubeconfig ${s.kind === 'file' ? `file ${s.source}` : s.source}`), '');
     if (s.contexts.length) out.push(renderTable(head, s.contexts.map((v) => cells(v, wide, color)), { color }).trimEnd());
     for (const v of s.contexts) {
-      for (const p of v.problems) out.push(`  ! ${v.context || '-'}: ${p}`);
-      for (const n of v.notes) out.push(`  note: ${v.context || '-'}: ${n}`);
+      for (const p of v.problems) out.push(`  ! ${esc(`${v.context || '-'}: ${p}`)}`);
+      for (const n of v.notes) out.push(`  note: ${esc(`${v.context || '-'}: ${n}`)}`);
     }
     for (const w of s.warnings) out.push(`  warning: ${w}`);
-    if (s.skipped.length && s.contexts.length) out.push(`  skipped (not this vCluster's): ${s.skipped.join(', ')}`);
+    if (s.skipped.length && s.contexts.length) out.push(`  skipped (not this vCluster's): ${esc(s.skipped.join(', '))}`);
     if (s.error) out.push(`  error: ${s.error}`);
   }
   out.push('');

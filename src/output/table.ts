@@ -37,3 +37,16 @@ export function renderTable(header: string[], rows: string[][], style: TableStyl
   ];
   return lines.join('\n') + '\n';
 }
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text from the cluster (file, Secret and pod names, subjects) made safe for a terminal: every
+ * control character (C0, DEL, C1) is written as an escape, so a newline cannot break a table and
+ * an escape sequence cannot rewrite the screen. JSON and YAML escape them on their own.
+ */
+export function escapeControl(s: string): string {
+  return s.replace(CONTROL, (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

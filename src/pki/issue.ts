@@ -1,9 +1,9 @@
 // Issuing certificates: new keys (node:crypto, async), TBSCertificate built with jsrsasign, signature by
-// node:crypto (native, constant-time, ~60x faster than jsrsasign's BigInteger RSA), the final
+// node:crypto (native and constant-time, unlike jsrsasign's BigInteger RSA), the final
 // Certificate assembled by jsrsasign. Pure, no I/O.
 
 import { createHash, createPrivateKey, generateKeyPair, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import jsrsasign from './jsrsasign.js';
+import jsrsasign from './fast/jsrsasign.js';
 import { describeKey, keyInfoOf, normalizeCurve, parsePrivateKey } from './keys.js';
 import { certHandles, extensionOids, extensionValueHex, parseCertificate } from './x509.js';
 import type { CertInfo, KeyInfo } from './types.js';

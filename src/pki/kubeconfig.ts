@@ -2,7 +2,8 @@
 
 import { load as loadYaml, YAMLException } from 'js-yaml';
 import { decodeBase64 } from './pem.js';
-import { readSimpleYaml } from './simple-yaml.js';
+import { readSimpleYaml } from './fast/simple-yaml.js';
+import { fastOr } from './fast/switch.js';
 
 export interface KubeconfigCluster {
   name: string;
@@ -54,13 +55,15 @@ function asArray(v: unknown): Record<string, unknown>[] {
 }
 
 /**
- * The kubeconfig as plain data. Reading uses js-yaml (several times faster than the yaml package,
- * which a fleet check feels: three kubeconfigs per vCluster); kubeconfig-edit.ts keeps the yaml
+ * The kubeconfig as plain data. Reading uses js-yaml (faster than the yaml package, which a fleet
+ * check feels: three kubeconfigs per vCluster); kubeconfig-edit.ts keeps the yaml
  * package for its source ranges. Duplicate keys: the last one wins, as with `yaml`'s uniqueKeys: false.
  */
 export function loadKubeconfig(text: string): Record<string, unknown> {
-  const simple = readSimpleYaml(text); // the usual layout, without js-yaml (simple-yaml.ts)
-  if (simple) return simple;
+  return fastOr('kubeconfigYaml', () => readSimpleYaml(text), () => loadWithJsYaml(text));
+}
+
+function loadWithJsYaml(text: string): Record<string, unknown> {
   let js: unknown;
   try {
     js = text.trim() === '' ? null : loadYaml(text, { json: true });

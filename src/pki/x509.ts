@@ -1,12 +1,15 @@
-// X.509 parsing: jsrsasign reads the fields, node:crypto checks the DER, fingerprints and verifies
-// (key-match.ts compares RSA keys and reads their size from the bytes).
-// Pure, no I/O.
+// X.509 parsing: jsrsasign reads the fields, node:crypto checks the DER, reads the validity,
+// fingerprints and verifies. The fast paths of fast/ (behind its one switch) stand in for some
+// of them. Pure, no I/O.
 
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
-import jsrsasign from './jsrsasign.js';
+import jsrsasign from './fast/jsrsasign.js';
+import { rsaKeyMatchesCertificate, rsaPublicKeyBits } from './fast/key-match.js';
+import { readSanNames, type SanFields } from './fast/san.js';
+import { readWithSharedReader, type ReaderState } from './fast/shared-reader.js';
+import { fastOr } from './fast/switch.js';
 import { looksLikePem, splitPem } from './pem.js';
 import { describeKey, keyInfoOf, parsePrivateKey } from './keys.js';
-import { rsaKeyMatchesCertificate, rsaPublicKeyBits } from './key-match.js';
 import type { CertInfo, KeyInfo } from './types.js';
 
 const { X509, ASN1HEX } = jsrsasign;
@@ -33,33 +36,21 @@ function publicKeyOf(h: CertHandles): KeyObject {
   return (h.publicKey ??= h.node.publicKey);
 }
 
-/** A jsrsasign reader of this certificate alone (for re-issuing; parsing uses the shared one). */
-function jsReader(h: CertHandles): JsX509 {
-  if (!h.js) {
-    const js = new X509();
-    js.readCertHex(h.der.toString('hex'));
-    h.js = withExtensionList(js);
-  }
-  return h.js;
-}
-
-type ReaderState = { hex: string | null; version: number; foffset: number; aExtInfo: unknown };
-let sharedReader: JsX509 | undefined;
-
-/**
- * The one jsrsasign reader of this thread, loaded with `hex`. A new X509 defines some 150 closures,
- * a tenth of the cost of reading a certificate; reading resets the state that jsrsasign keeps
- * between calls (the constructor's initial values), so nothing of the previous certificate remains.
- */
-function readShared(hex: string): JsX509 {
-  const js = (sharedReader ??= new X509());
-  const state = js as unknown as ReaderState;
-  state.hex = null;
-  state.version = 0;
-  state.foffset = 0;
-  state.aExtInfo = null;
+/** A jsrsasign reader of one certificate (DER as hex), of its own. */
+function newReader(hex: string): JsX509 {
+  const js = new X509();
   js.readCertHex(hex);
   return withExtensionList(js);
+}
+
+/** A jsrsasign reader of this certificate alone (for re-issuing; parsing may share one). */
+function jsReader(h: CertHandles): JsX509 {
+  return (h.js ??= newReader(h.der.toString('hex')));
+}
+
+/** A reader loaded with `hex`, for parsing: the thread's shared one on the fast path. */
+function readerFor(hex: string): JsX509 {
+  return fastOr('sharedReader', () => withExtensionList(readWithSharedReader(hex)), () => newReader(hex));
 }
 
 /** jsrsasign leaves a version 1 certificate (no extensions) without an extension list, and its
@@ -100,15 +91,6 @@ const SIG_ALG_NAMES: Record<string, string> = {
   Ed25519: 'ED25519',
 };
 
-/** ASN.1 time (UTCTime 'YYMMDDHHMMSSZ' or GeneralizedTime 'YYYYMMDDHHMMSSZ') -> Date. */
-export function parseAsn1Time(s: string): Date {
-  const m = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
-  if (!m) throw new Error(`malformed certificate: unsupported time "${s}"`);
-  let year = Number(m[1]);
-  if (m[1]!.length === 2) year += year < 50 ? 2000 : 1900; // RFC 5280 4.1.2.5.1
-  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
-}
-
 /** SHA-256 of the DER as upper-case colon-separated hex (upstream e2e fingerprint format). */
 export function sha256Fingerprint(der: Buffer): string {
   return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
@@ -147,7 +129,7 @@ function parseDer(der: Buffer): ParsedDer {
   }
   let js: JsX509;
   try {
-    js = readShared(der.toString('hex'));
+    js = readerFor(der.toString('hex'));
   } catch (e) {
     throw new Error(`malformed certificate: ${(e as Error).message}`);
   }
@@ -187,10 +169,6 @@ interface NameFields {
   cn: string;
   o: readonly string[];
 }
-export interface SanFields {
-  dns: readonly string[];
-  ip: readonly string[];
-}
 
 const nameMemo = new ParseMemo<NameFields>();
 const bcMemo = new ParseMemo<{ cA: boolean }>();
@@ -199,23 +177,6 @@ const ekuMemo = new ParseMemo<readonly string[]>();
 const sanMemo = new ParseMemo<SanFields>();
 /** by the signature AlgorithmIdentifier (one or two per fleet) */
 const sigAlgMemo = new ParseMemo<string>();
-
-/** The hex of a time's bytes when they are only ASCII digits, '.' and 'Z' (every CA writes that). */
-const ASCII_TIME_HEX = /^(?:3[0-9]|2e|5a)+$/;
-
-/**
- * notBefore (0) or notAfter (1). jsrsasign's getNotBefore/getNotAfter turn the value's hex into
- * text through a regular-expression replace and decodeURIComponent; for ASCII digits, '.' and 'Z'
- * the bytes are that text, so they are decoded whole. parseAsn1Time reads it either way.
- */
-function readValidity(js: JsX509, which: 0 | 1): Date {
-  const state = js as unknown as ReaderState;
-  const valueHex = ASN1HEX.getVbyList(state.hex!, 0, [0, 4 + state.foffset, which]);
-  const text = typeof valueHex === 'string' && ASCII_TIME_HEX.test(valueHex)
-    ? Buffer.from(valueHex, 'hex').toString('latin1')
-    : which === 0 ? js.getNotBefore() : js.getNotAfter();
-  return parseAsn1Time(text);
-}
 
 function readName(js: JsX509, hex: string): NameFields {
   return nameMemo.get(hex, () => {
@@ -244,32 +205,6 @@ export function readSanNamesWithJsrsasign(js: JsX509, hex: string, crit: boolean
   };
 }
 
-type Asn1HexReads = { getChildIdx(h: string, i: number): number[]; getV(h: string, i: number): string };
-const { hextoip } = jsrsasign as unknown as { hextoip(hex: string): string };
-
-/**
- * The DNS names and IP addresses of a SubjectAltName value (hex), as jsrsasign's
- * getExtSubjectAltName reads them, walking the names with jsrsasign's ASN1HEX. A fleet's SANs are
- * all different (they carry the vCluster's name), so they are read every time, and jsrsasign
- * decodes each DNS name one character at a time; here the bytes are decoded whole (latin1, as its
- * hextorstr does for byte-aligned hex) and IPs go through its own hextoip. Undefined when a name
- * of another kind that jsrsasign parses further (directoryName, otherName) is there: the caller
- * then asks jsrsasign.
- */
-export function readSanNames(hex: string): SanFields | undefined {
-  const a = ASN1HEX as unknown as Asn1HexReads;
-  const dns: string[] = [];
-  const ip: string[] = [];
-  for (const idx of a.getChildIdx(hex, 0)) {
-    const tag = hex.substring(idx, idx + 2);
-    if (tag === '82') dns.push(Buffer.from(a.getV(hex, idx), 'hex').toString('latin1'));
-    else if (tag === '87') ip.push(hextoip(a.getV(hex, idx)));
-    else if (tag === 'a4' || tag === 'a0') return undefined;
-    // rfc822Name, URI and other kinds are not kept (jsrsasign reads them without parsing further)
-  }
-  return { dns, ip };
-}
-
 function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
   const subjectHex = js.getSubjectHex();
   const issuerHex = js.getIssuerHex();
@@ -282,7 +217,7 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
   const eku = readExt(js, 'extKeyUsage', ekuMemo, (hex, crit) =>
     ((js.getExtExtKeyUsage(hex, crit) as unknown as { array?: unknown[] }).array ?? []).map(String),
   );
-  const san = readExt(js, 'subjectAltName', sanMemo, (hex, crit) => readSanNames(hex) ?? readSanNamesWithJsrsasign(js, hex, crit));
+  const san = readExt(js, 'subjectAltName', sanMemo, (hex, crit) => fastOr('san', () => readSanNames(hex), () => readSanNamesWithJsrsasign(js, hex, crit)));
   const skid = js.getExtInfo('subjectKeyIdentifier')
     ? (js.getExtSubjectKeyIdentifier() as unknown as { kid?: { hex?: string } })
     : undefined;
@@ -300,8 +235,8 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
     issuerCN: issuer.cn,
     issuer: issuer.str,
     serialHex: js.getSerialNumberHex().toLowerCase(),
-    notBefore: readValidity(js, 0),
-    notAfter: readValidity(js, 1),
+    notBefore: node.validFromDate,
+    notAfter: node.validToDate,
     isCA: bc?.cA === true,
     hasBasicConstraints: bc !== undefined,
     keyUsage: [...(ku ?? [])],
@@ -319,8 +254,10 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
   if (info.authorityKeyId === undefined) delete info.authorityKeyId;
   const h: CertHandles = { der, node, subjectHex, issuerHex };
   // RSA sizes come from the bytes; other keys (and odd RSA keys) from node's KeyObject
-  const rsaBits = rsaPublicKeyBits(der);
-  info.publicKey = rsaBits !== undefined ? { algorithm: 'RSA', bits: rsaBits } : keyInfoOf(publicKeyOf(h));
+  info.publicKey = fastOr<KeyInfo>('rsaBits', () => {
+    const bits = rsaPublicKeyBits(der);
+    return bits === undefined ? undefined : { algorithm: 'RSA', bits };
+  }, () => keyInfoOf(publicKeyOf(h)));
   handles.set(info, h);
   return { info, handles: h };
 }
@@ -440,7 +377,7 @@ export function certMatchesKey(cert: CertInfo, privateKeyPem: string | Buffer): 
     typeof a === 'string' || typeof privateKeyPem === 'string' ? String(a) === String(privateKeyPem) : a.equals(privateKeyPem);
   const hit = seen.find((m) => same(m.pem));
   if (hit) return hit.ok;
-  const ok = safely(() => rsaKeyMatchesCertificate(h.der, privateKeyPem) ?? h.node.checkPrivateKey(parsePrivateKey(privateKeyPem)));
+  const ok = safely(() => fastOr('rsaKeyMatch', () => rsaKeyMatchesCertificate(h.der, privateKeyPem), () => h.node.checkPrivateKey(parsePrivateKey(privateKeyPem))));
   seen.push({ pem: privateKeyPem, ok });
   return ok;
 }

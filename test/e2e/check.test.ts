@@ -172,13 +172,56 @@ test('drift between the Secret and /data/pki is reported; odd file names stay da
   assert.is(r.code, 1, r.stderr);
   const drift = json(r).vclusters[0].drift;
   assert.equal(drift, [
-    { file: '$(touch PWNED).crt', kind: 'only-on-disk' },
-    { file: 'apiserver.crt', kind: 'differs' },
-    { file: 'with space\nand newline.crt', kind: 'only-on-disk' },
+    { file: '$(touch PWNED).crt', kind: 'only-on-disk', pod: 'drifty-0' },
+    { file: 'apiserver.crt', kind: 'differs', pod: 'drifty-0' },
+    { file: 'with space\nand newline.crt', kind: 'only-on-disk', pod: 'drifty-0' },
   ]);
   for (const dir of [pki, join(root, 'data'), root, ROOT, process.cwd()]) assert.not.ok(existsSync(join(dir, 'PWNED')), `nothing ran in ${dir}`);
   const text = await runCli(['check', 'drifty', '-n', 'ns-drift'], env);
-  assert.match(text.stdout, /~ drift: apiserver\.crt differs between the Secret and \/data\/pki/);
+  assert.match(text.stdout, /~ drift: apiserver\.crt differs between the Secret and \/data\/pki \(pod drifty-0\)/);
+});
+
+test('names from the cluster reach the terminal escaped: a newline or an escape sequence in a file name', async () => {
+  const pki = join(cluster.podRoot('ns-drift', 'drifty-0'), 'data', 'pki');
+  const evil = 'title\x1b]0;pwned\x07\x1b[2J.crt';
+  writeFileSync(join(pki, evil), 'z');
+  try {
+    for (const wide of [[], ['-o', 'wide']]) {
+      const r = await runCli(['check', 'drifty', '-n', 'ns-drift', ...wide], env);
+      assert.is(r.code, 1, r.stderr);
+      assert.not.match(r.stdout + r.stderr, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, 'no control character reaches the terminal but line ends');
+      assert.ok(r.stdout.includes('~ drift: with space\\nand newline.crt is in /data/pki but not in the Secret (pod drifty-0)'), r.stdout);
+      assert.ok(r.stdout.includes('~ drift: title\\x1b]0;pwned\\x07\\x1b[2J.crt is in /data/pki'), r.stdout);
+    }
+    // JSON keeps the name as it is (JSON escapes it itself)
+    const drift = json(await runCli(['check', 'drifty', '-n', 'ns-drift', '-o', 'json'], env)).vclusters[0].drift;
+    assert.ok(drift.some((d: { file: string }) => d.file === evil));
+  } finally {
+    rmSync(join(pki, evil));
+  }
+});
+
+test('HA: --source auto reads /data/pki of every Ready replica and reports drift per replica', async () => {
+  await addVC('ha', 'ns-ha', await generatePki({ name: 'ha', namespace: 'ns-ha' }), { replicas: 3 });
+  await cluster.waitReady('ns-ha', 'ha');
+  const clean = await runCli(['check', 'ha', '-n', 'ns-ha', '-o', 'json', '-v'], env);
+  assert.is(clean.code, 0, clean.stderr);
+  assert.match(clean.stderr, /execs: 3\b/, 'one exec per replica');
+  assert.match(json(clean).vclusters[0].source, /\/data\/pki in pods ha-0, ha-1, ha-2$/);
+  const pki = join(cluster.podRoot('ns-ha', 'ha-1'), 'data', 'pki');
+  writeFileSync(join(pki, 'front-proxy-client.crt'), Buffer.concat([readFileSync(join(pki, 'front-proxy-client.crt')), Buffer.from('\n')]));
+  const r = await runCli(['check', 'ha', '-n', 'ns-ha', '-o', 'json'], env);
+  assert.is(r.code, 1, r.stderr);
+  const vc = json(r).vclusters[0];
+  assert.is(vc.result, 'ATTENTION');
+  assert.equal(vc.drift, [{ file: 'front-proxy-client.crt', kind: 'differs', pod: 'ha-1' }]);
+  const text = await runCli(['check', 'ha', '-n', 'ns-ha'], env);
+  assert.match(text.stdout, /~ drift: front-proxy-client\.crt differs between the Secret and \/data\/pki \(pod ha-1\)/);
+  // a fleet check with --source both does the same for every vCluster
+  const both = json(await runCli(['check', '-n', 'ns-ha', '--source', 'both', '-o', 'json'], env));
+  assert.equal(both.vclusters[0].drift, vc.drift);
+  // the Secret alone knows nothing of the disks
+  assert.is((await runCli(['check', 'ha', '-n', 'ns-ha', '--source', 'secret'], env)).code, 0);
 });
 
 test('fleet: -A checks every vCluster, -l narrows, the exit code is the worst', async () => {
@@ -189,7 +232,7 @@ test('fleet: -A checks every vCluster, -l narrows, the exit code is the worst', 
   assert.is(r.code, 3, 'some vClusters cannot be checked (k3s, paused, no secret)');
   const byName = Object.fromEntries(doc.vclusters.map((v: { namespace: string; result: string }) => [v.namespace, v.result]));
   assert.is(byName['ns-ok'], 'OK');
-  assert.is(byName['ns-soon'], 'EXPIRING');
+  assert.is(byName['ns-soon'], 'ATTENTION');
   assert.is(byName['ns-expired'], 'BROKEN');
   assert.is(byName['ns-k3s'], 'ERROR');
   // A fleet check lists the Secrets once and execs nowhere; --source both compares every disk.
@@ -234,7 +277,7 @@ test('fleet: -A checks every vCluster, -l narrows, the exit code is the worst', 
   assert.is(strip(json(restarted)), strip(json(inline)));
   const both = json(await runCli(['check', '-A', '--source', 'both', '-o', 'json'], env));
   const drifty = both.vclusters.find((v: { namespace: string }) => v.namespace === 'ns-drift');
-  assert.is(drifty.result, 'EXPIRING');
+  assert.is(drifty.result, 'ATTENTION');
   assert.ok(drifty.drift.some((d: { file: string }) => d.file === 'apiserver.crt'));
   const some = await runCli(['check', '-A', '-l', 'release in (ok,soon)', '-o', 'json'], env);
   assert.is(some.code, 1);

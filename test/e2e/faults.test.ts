@@ -134,7 +134,7 @@ test('killed between the Secret update and the restart: a backup exists, and a s
   assert.match(secret.metadata.annotations?.['vcluster-certs.dev/last-change'] ?? '', /^committed\//);
   const told = await runCli(['check', vc.name, '-n', vc.ns, '--source', 'secret'], env);
   assert.is(told.code, 1, 'check flags the unfinished change');
-  assert.match(told.stdout, /warning: a rotate committed at .* did not finish \(interrupted\?\): run "kubectl vcluster-certs rotate f\d+ -n ns-f\d+" again/);
+  assert.match(told.stdout, /warning: a rotate committed at .* did not finish: run "kubectl vcluster-certs resume f\d+ -n ns-f\d+" to restart and verify it, or "kubectl vcluster-certs restore f\d+ -n ns-f\d+ --backup \d+ --from secret --no-rotate" to go back/);
   const again = await rotate(vc);
   assert.is(again.code, 0, `the second run completes: ${again.stderr}`);
   assert.is(await h.consistentState(vc), 'all-new');

@@ -1,11 +1,12 @@
-// src/pki/jsrsasign.ts replaces two jsrsasign ASN.1 helpers with faster ones. They must answer
+// src/pki/fast/jsrsasign.ts replaces three jsrsasign ASN.1 helpers with faster ones. They must answer
 // exactly as jsrsasign's originals do: on every TLV and OID of real certificates (openssl-made),
 // on random and malformed input, and for a whole X509.getParam() parse.
 
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import jsrsasign, { fastGetVblen, fastHexToOidStr, fastOidHexToInt, originalGetVblen, originalHexToOidStr, originalOidHexToInt } from '../../src/pki/jsrsasign.js';
+import jsrsasign, { fastGetVblen, fastHexToOidStr, fastOidHexToInt, originalGetVblen, originalHexToOidStr, originalOidHexToInt } from '../../src/pki/fast/jsrsasign.js';
+import { fastPathsOn } from '../../src/pki/fast/switch.js';
 import { CA_EXT, certBlocks, makeCert, type MadeCert } from './helpers.js';
 
 const test = suite('pki/jsrsasign');
@@ -16,18 +17,17 @@ const { ASN1HEX, X509, KJUR } = jsrsasign as unknown as {
   KJUR: { asn1: { ASN1Util: { oidHexToInt(h: string): string; oidIntToHex(s: string): string }; x509: { OID: { name2oidList: Record<string, string> } } } };
 };
 
-/** Run `fn` with jsrsasign's own helpers in place, then put the fast ones back. */
+/** Run `fn` with jsrsasign's own helpers in place, then put back what was installed. */
 function withOriginals<T>(fn: () => T): T {
   const util = KJUR.asn1.ASN1Util;
+  const installed = [ASN1HEX.getVblen, ASN1HEX.hextooidstr, util.oidHexToInt] as const;
   ASN1HEX.getVblen = originalGetVblen;
   ASN1HEX.hextooidstr = originalHexToOidStr;
   util.oidHexToInt = originalOidHexToInt;
   try {
     return fn();
   } finally {
-    ASN1HEX.getVblen = fastGetVblen;
-    ASN1HEX.hextooidstr = fastHexToOidStr;
-    util.oidHexToInt = fastOidHexToInt;
+    [ASN1HEX.getVblen, ASN1HEX.hextooidstr, util.oidHexToInt] = installed;
   }
 }
 
@@ -47,10 +47,12 @@ test.before(async () => {
   ];
 });
 
-test('the installed helpers are the fast ones', () => {
-  assert.is(ASN1HEX.getVblen, fastGetVblen);
-  assert.is(KJUR.asn1.ASN1Util.oidHexToInt, fastOidHexToInt);
-  assert.is(ASN1HEX.hextooidstr, fastHexToOidStr);
+test('the installed helpers are the fast ones, or the originals with VCERTS_NO_FAST=1', () => {
+  const on = fastPathsOn();
+  assert.is(on, process.env.VCERTS_NO_FAST !== '1');
+  assert.is(ASN1HEX.getVblen, on ? fastGetVblen : originalGetVblen);
+  assert.is(KJUR.asn1.ASN1Util.oidHexToInt, on ? fastOidHexToInt : originalOidHexToInt);
+  assert.is(ASN1HEX.hextooidstr, on ? fastHexToOidStr : originalHexToOidStr);
   assert.is.not(originalGetVblen, fastGetVblen);
 });
 

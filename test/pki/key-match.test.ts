@@ -1,4 +1,4 @@
-// src/pki/key-match.ts answers "does this RSA key belong to this certificate?" from the bytes,
+// src/pki/fast/key-match.ts answers "does this RSA key belong to this certificate?" from the bytes,
 // without node:crypto. Its answers must be node:crypto's (createPrivateKey + checkPrivateKey) and
 // the openssl CLI's: on kubeadm-form keys, on every other key form (which it hands back), and on
 // thousands of corrupted keys and PEM texts.
@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rsaKeyMatchesCertificate, rsaPublicKeyBits } from '../../src/pki/key-match.js';
+import { rsaKeyMatchesCertificate, rsaPublicKeyBits } from '../../src/pki/fast/key-match.js';
 import { certMatchesKey, parseCertificate } from '../../src/pki/x509.js';
 import { generatePki } from '../cluster/pkigen.js';
 import { CA_EXT, certBlocks, makeCert, openssl, opensslKeyMatches, withTmp, type MadeCert } from './helpers.js';

@@ -6,8 +6,9 @@ import * as assert from 'uvu/assert';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../../src/errors.js';
+import { refusalAsUserError } from '../../src/flows/rotate.js';
 import { inspectPki } from '../../src/pki/inspect.js';
-import { applyCARotation, applyLeafRotation, planCARotation, planLeafRotation, type RotationPlan } from '../../src/pki/rotation.js';
+import { applyCARotation, applyLeafRotation, planCARotation, planLeafRotation, RotationRefusal, type RefusalKind, type RotationPlan } from '../../src/pki/rotation.js';
 import { verifyPki } from '../../src/pki/verify.js';
 import { generatePki } from '../cluster/pkigen.js';
 import { leaksKey, opensslCert, opensslKeyMatches, opensslVerify, profileText } from './helpers.js';
@@ -41,15 +42,20 @@ function kc(data: Buffer) {
   };
 }
 
-async function expectUserError(fn: () => unknown, re: RegExp, keys: PkiFiles): Promise<void> {
+/** The core refuses (typed, no CLI error), and the command turns that into exit 3 with the same one line. */
+async function expectRefusal(fn: () => unknown, kind: RefusalKind, re: RegExp, keys: PkiFiles): Promise<void> {
   try {
     await fn();
   } catch (e) {
-    assert.instance(e, UserError);
+    assert.instance(e, RotationRefusal);
+    assert.is((e as RotationRefusal).kind, kind);
     const msg = (e as Error).message;
     assert.match(msg, re);
     assert.not.ok(msg.includes('\n'), 'one line');
-    assert.is((e as UserError).exitCode, 3);
+    const mapped = refusalAsUserError(e);
+    assert.instance(mapped, UserError);
+    assert.is((mapped as UserError).exitCode, 3);
+    assert.is((mapped as UserError).message, msg);
     for (const [p, v] of keys) if (p.endsWith('.key')) assert.not.ok(leaksKey(msg, v), `leaks ${p}`);
     return;
   }
@@ -84,31 +90,31 @@ test('planLeafRotation: what changes, what not, issuers and expiries', async () 
 
 test('planLeafRotation refuses: validity <= 90 d, CA without key / wrong key / expired, leaf not verifying, corrupt leaf', async () => {
   const now = new Date();
-  await expectUserError(() => planLeafRotation(rsa, { now, validityMs: 90 * DAY }), /90 days or less.*--force/, rsa);
+  await expectRefusal(() => planLeafRotation(rsa, { now, validityMs: 90 * DAY }), 'validity', /90 days or less.*--force/, rsa);
   planLeafRotation(rsa, { now, validityMs: 90 * DAY, force: true });
   planLeafRotation(rsa, { now, validityMs: 91 * DAY });
-  await expectUserError(() => planLeafRotation(rsa, { now, validityMs: 0, force: true }), /must be positive/, rsa);
+  await expectRefusal(() => planLeafRotation(rsa, { now, validityMs: 0, force: true }), 'validity', /must be positive/, rsa);
 
   const noKey = new Map(rsa);
   noKey.delete('etcd/ca.key');
-  await expectUserError(() => planLeafRotation(noKey, { now, validityMs: YEAR }), /CA etcd\/ca\.crt has no private key etcd\/ca\.key/, rsa);
+  await expectRefusal(() => planLeafRotation(noKey, { now, validityMs: YEAR }), 'unplannable', /CA etcd\/ca\.crt has no private key etcd\/ca\.key/, rsa);
 
   const wrongKey = new Map(rsa).set('front-proxy-ca.key', rsa.get('ca.key')!);
-  await expectUserError(() => planLeafRotation(wrongKey, { now, validityMs: YEAR }), /CA key front-proxy-ca\.key does not match front-proxy-ca\.crt/, rsa);
+  await expectRefusal(() => planLeafRotation(wrongKey, { now, validityMs: YEAR }), 'unplannable', /CA key front-proxy-ca\.key does not match front-proxy-ca\.crt/, rsa);
 
   const expired = await generatePki({ name: 'rotx', namespace: 'ns', expiredCA: true, reuseKeys: true });
-  await expectUserError(() => planLeafRotation(expired, { now, validityMs: YEAR }), /CA ca\.crt expired on .*use rotate-ca/, expired);
+  await expectRefusal(() => planLeafRotation(expired, { now, validityMs: YEAR }), 'unplannable', /CA ca\.crt expired on .*use rotate-ca/, expired);
 
   const foreign = await generatePki({ name: 'rotf', namespace: 'ns', reuseKeys: true });
   const mixed = new Map(rsa).set('front-proxy-client.crt', foreign.get('front-proxy-client.crt')!);
-  await expectUserError(() => planLeafRotation(mixed, { now, validityMs: YEAR }), /front-proxy-client\.crt does not verify against any CA in the PKI/, rsa);
+  await expectRefusal(() => planLeafRotation(mixed, { now, validityMs: YEAR }), 'unplannable', /front-proxy-client\.crt does not verify against any CA in the PKI/, rsa);
 
   const corrupt = await generatePki({ name: 'rotc', namespace: 'ns', corrupt: ['etcd/peer.crt'], reuseKeys: true });
-  await expectUserError(() => planLeafRotation(corrupt, { now, validityMs: YEAR }), /etcd\/peer\.crt: malformed certificate/, corrupt);
+  await expectRefusal(() => planLeafRotation(corrupt, { now, validityMs: YEAR }), 'unplannable', /etcd\/peer\.crt: malformed certificate/, corrupt);
 
   const missing = new Map(rsa);
   missing.delete('apiserver.crt');
-  await expectUserError(() => planLeafRotation(missing, { now, validityMs: YEAR }), /apiserver\.crt is missing/, rsa);
+  await expectRefusal(() => planLeafRotation(missing, { now, validityMs: YEAR }), 'unplannable', /apiserver\.crt is missing/, rsa);
 });
 
 let rotated: PkiFiles;
@@ -167,7 +173,7 @@ test('rotated PKI passes verifyPki and inspectPki (all OK); applying to a change
   assert.equal(verifyPki(rotated, { now: new Date() }), []);
   for (const r of inspectPki(rotated, { now: new Date(), warnWithinMs: 30 * DAY })) assert.is(r.status, 'OK', `${r.filename} ${r.problems}`);
   const changed = new Map(rsa).set('sa.pub', Buffer.from('x'));
-  await expectUserError(() => applyLeafRotation(changed, leafPlan), /PKI changed since the rotation was planned/, rsa);
+  await expectRefusal(() => applyLeafRotation(changed, leafPlan), 'stale-plan', /PKI changed since the rotation was planned/, rsa);
 });
 
 test('ECDSA PKI: leaf rotation keeps ECDSA P-256 (SEC1 keys) and verifies', async () => {
@@ -256,7 +262,7 @@ test('applyCARotation recovers a fully expired PKI and merges a split CA', async
   assert.ok(merged.get('server-ca.crt')!.equals(merged.get('ca.crt')!));
   assert.ok((await opensslVerify(merged.get('ca.crt')!, merged.get('apiserver.crt')!)).ok);
   assert.equal(verifyPki(merged), []);
-  await expectUserError(() => planCARotation(split, { now: new Date(), validityMs: YEAR, caValidityMs: 30 * DAY }), /CA validity 30d is 90 days or less/, split);
+  await expectRefusal(() => planCARotation(split, { now: new Date(), validityMs: YEAR, caValidityMs: 30 * DAY }), 'validity', /CA validity 30d is 90 days or less/, split);
 });
 
 test('verifyPki names each inconsistency', async () => {

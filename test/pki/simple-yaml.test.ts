@@ -1,11 +1,11 @@
-// src/pki/simple-yaml.ts reads the kubeconfig layout without js-yaml. Whatever it accepts it must
+// src/pki/fast/simple-yaml.ts reads the kubeconfig layout without js-yaml. Whatever it accepts it must
 // read exactly as js-yaml's load(text, { json: true }) does; everything else it must hand back.
 // Checked on real kubeconfig layouts and on thousands of generated documents, many of them broken.
 
 import { load } from 'js-yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readSimpleYaml } from '../../src/pki/simple-yaml.js';
+import { readSimpleYaml } from '../../src/pki/fast/simple-yaml.js';
 import { parseKubeconfig } from '../../src/pki/kubeconfig.js';
 import { buildKubeconfig, generatePki } from '../cluster/pkigen.js';
 

@@ -75,7 +75,7 @@ test('-o values per command, after a space, after =, and as -o=', async () => {
 });
 
 test('--source values, --kubeconfig leaves file names to the shell, unknown value flags complete nothing', async () => {
-  assert.equal((await values(['check', '--source', ''])).v, ['auto', 'secret', 'pod']);
+  assert.equal((await values(['check', '--source', ''])).v, ['auto', 'both', 'secret', 'pod']);
   assert.equal(await values(['--kubeconfig', '']), { v: [], d: Directive.Default });
   assert.equal(await values(['rotate', 'x', '--yes', 'extra', '']), { v: [], d: Directive.NoFileComp });
 });

@@ -1,16 +1,20 @@
 // Does a PKCS#1 RSA private key belong to a certificate, and how big is a certificate's RSA key?
 // Read from the bytes, without node:crypto. Pure, no I/O.
 //
-// node:crypto answers this by loading the whole key through OpenSSL's decoders (createPrivateKey,
-// ~25-35 µs) and comparing public halves: a quarter of the CPU a fleet check spends on node:crypto,
-// 13 keys per vCluster. The comparison itself (modulus and exponent, as OpenSSL's
-// X509_check_private_key and Go's tls.X509KeyPair do) is cheap. So a key in the form kubeadm and
-// vCluster write ('RSA PRIVATE KEY', strict DER) is compared here, and only a match is answered
-// here: anything else (another key type, PKCS#8, extra PEM text, non-canonical DER, a mismatch)
-// returns undefined and goes to node:crypto, which gives the answer and the error it always gave.
+// Replaces: node:crypto loading the key through OpenSSL's decoders (createPrivateKey) and
+//   comparing public halves, and building a KeyObject only to ask a certificate's key size; a
+//   fleet check does this for every key of every vCluster. The comparison itself (modulus and exponent,
+//   as OpenSSL's X509_check_private_key and Go's tls.X509KeyPair do) is cheap, so a key in the
+//   form kubeadm and vCluster write ('RSA PRIVATE KEY', strict DER) is compared here, and only a
+//   match is answered here.
+// Fallback: node:crypto (x509.ts) for anything else: another key type, PKCS#8, extra PEM text,
+//   non-canonical DER, a mismatch; it gives the answer and the error it always gave. And for
+//   everything when the fast paths are off (switch.ts).
+// Oracle test: test/pki/key-match.test.ts (thousands of corrupted keys and certificates, held to
+//   node:crypto's answers).
 // Nothing here ever reports key bytes.
 
-import { splitPem } from './pem.js';
+import { splitPem } from '../pem.js';
 
 interface Tlv {
   tag: number;

@@ -1,13 +1,17 @@
 // jsrsasign, with three of its ASN.1 helpers made fast. Every src/ module imports jsrsasign from here.
 //
-// jsrsasign reads every TLV length (ASN1HEX.getVblen) and every OID arc (oidHexToInt, hextooidstr)
-// through a BigInteger or a binary string built from hex; that was a fifth of the CPU of inspecting a PKI
-// (`check -A`, issue 2). The replacements give the same answer for every input the originals get
-// from us, hex from Buffer#toString('hex'), and hand anything else (odd characters, huge values)
-// to the originals, so their behaviour on strange input is jsrsasign's own. The originals stay
-// reachable for the equivalence tests (test/pki/jsrsasign.test.ts).
+// Replaces: ASN1HEX.getVblen (every TLV length), KJUR.asn1.ASN1Util.oidHexToInt and
+//   ASN1HEX.hextooidstr (every OID), which go through a BigInteger or a binary string built from
+//   hex. They are installed into jsrsasign itself (it calls them from inside), while the fast
+//   paths are on (switch.ts).
+// Fallback: jsrsasign's originals, for anything these are not sure of (odd characters, huge
+//   values, more than 4 length bytes), and all of it when the fast paths are off.
+// Oracle test: test/pki/jsrsasign.test.ts (every TLV and OID of real certificates, random and
+//   malformed input, whole getParam() parses); test/unit/internals.test.ts fails when jsrsasign
+//   no longer has these helpers.
 
 import jsrsasign from 'jsrsasign';
+import { onFastPathsSwitch } from './switch.js';
 
 type Asn1Hex = { getVblen(s: string, idx: number): number; hextooidstr(hex: string): string };
 type Asn1Util = { oidHexToInt(hex: string): string };
@@ -90,8 +94,10 @@ export function fastHexToOidStr(hex: string): string {
   return oidFromHex(hex, originalHexToOidStr);
 }
 
-asn1hex.getVblen = fastGetVblen;
-asn1util.oidHexToInt = fastOidHexToInt;
-asn1hex.hextooidstr = fastHexToOidStr;
+onFastPathsSwitch((on) => {
+  asn1hex.getVblen = on ? fastGetVblen : originalGetVblen;
+  asn1util.oidHexToInt = on ? fastOidHexToInt : originalOidHexToInt;
+  asn1hex.hextooidstr = on ? fastHexToOidStr : originalHexToOidStr;
+});
 
 export default jsrsasign;

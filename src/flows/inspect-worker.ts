@@ -1,10 +1,10 @@
-// Worker-thread entry for a fleet check: runs inspectPki for the main thread (flows/inspect-pool.ts).
+// Worker-thread entry for a fleet check: runs inspectPki for the main thread (inspect-pool.ts).
 // Built into its own small bundle (jsrsasign, js-yaml and src/pki only) that the main bundle carries
 // as a string, so it also runs inside the single binary, where there are no files to load.
 
 import { parentPort } from 'node:worker_threads';
-import { inspectPki } from './inspect.js';
-import { unpackFiles, type PackedFiles } from './packed-files.js';
+import { inspectPki } from '../pki/inspect.js';
+import { unpackFiles, type PackedFiles } from '../pki/packed-files.js';
 
 export interface InspectJob extends PackedFiles {
   id: number;

@@ -1,12 +1,15 @@
 // The YAML layout kubeconfig writers use (client-go's clientcmd, kubeadm, vCluster), read without
 // js-yaml. Pure, no I/O.
 //
-// A fleet check reads three kubeconfigs per vCluster. js-yaml walks them character by character,
-// and in a fresh process (worker threads included) that code is not optimized yet: about a tenth of
-// the check's CPU. This reader accepts only a small, exactly specified subset, line by line with
-// one regular expression, and returns undefined for anything else, which then goes to js-yaml. On
-// what it accepts it gives what js-yaml's load(text, { json: true }) gives (test/pki/simple-yaml.test.ts
-// compares the two on generated documents):
+// Replaces: js-yaml's load for the three kubeconfigs of every vCluster. js-yaml walks them
+//   character by character, and in a fresh process (worker threads included) that code is not
+//   optimized yet. This reader accepts only a small, exactly specified subset (below), line by
+//   line with one regular expression, and gives what js-yaml's load(text, { json: true }) gives.
+// Fallback: it returns undefined for anything outside the subset, which then goes to js-yaml
+//   (kubeconfig.ts); everything goes there when the fast paths are off (switch.ts).
+// Oracle test: test/pki/simple-yaml.test.ts (generated documents, compared with js-yaml).
+//
+// The subset:
 //   - lines end in \n; empty lines are skipped; no tabs, no comments, no '---';
 //   - every line is `KEY:` or `KEY: VALUE`, optionally after `- ` (a sequence item that is a
 //     mapping), indented with spaces; KEY is a letter, then letters, digits, '_' or '-';
