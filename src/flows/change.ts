@@ -270,7 +270,8 @@ export async function runChange(kube: Kube, vc: VCluster, spec: ChangeSpec, opts
       step('swap');
       await restartVCluster(kube, vc, { mode: spec.restartMode, timeoutMs: opts.timeoutMs, progress: opts.progress });
       step('restart');
-      await verifyApplied(kube, vc, change.files);
+      const verified = await verifyApplied(kube, vc, change.files, { previous: current.files });
+      if (verified.renewedByVCluster.length) report.warnings.push(`leafs renewed by vCluster on start (they had 90 days or less left): ${verified.renewedByVCluster.join(', ')}`);
       step('verify');
       await markDone(kube, vc, stamp, spec.kind);
       report.state = 'all-new';

@@ -25,6 +25,7 @@ import { ContainerRuntime } from './runtime.js';
 import { Controllers } from './controllers.js';
 import { EXEC_PROTOCOLS, PORTFORWARD_PROTOCOLS, bridgeExec, bridgePortForward, failExec, startFailureStatus } from './streams.js';
 import { toTable } from './tables.js';
+import { managerOf } from './managed-fields.js';
 import { decodeSelfSubjectAccessReview, isProtobuf } from './protobuf.js';
 import type { ClusterTls } from './tls.js';
 
@@ -365,6 +366,7 @@ export class ApiServer {
     if (target.subresource === 'log') return this.podLog(target, q);
     if (target.subresource === 'scale') return this.scale(method, target, req, body);
 
+    const manager = managerOf(q.get('fieldManager'), req.headers['user-agent']);
     switch (verb) {
       case 'get':
         return this.get(target, req, q);
@@ -374,11 +376,11 @@ export class ApiServer {
         this.watch(target, q, res);
         return 'streaming';
       case 'create':
-        return this.create(target, parseJson(body), q);
+        return this.create(target, parseJson(body), q, manager);
       case 'update':
-        return this.update(target, parseJson(body), q);
+        return this.update(target, parseJson(body), q, manager);
       case 'patch':
-        return this.patch(target, req, parseJson(body), q);
+        return this.patch(target, req, parseJson(body), q, manager);
       case 'delete':
         return this.delete(target, parseJson(body), q);
       case 'deletecollection':
@@ -551,7 +553,7 @@ export class ApiServer {
     }
   }
 
-  private create(t: Target, body: any, q: URLSearchParams): Reply {
+  private create(t: Target, body: any, q: URLSearchParams, manager: string): Reply {
     if (t.name || t.subresource) throw methodNotAllowed();
     if (!body || typeof body !== 'object') throw badRequest('the body of the request is empty');
     body.metadata = body.metadata ?? {};
@@ -564,7 +566,7 @@ export class ApiServer {
     stamp(t.type, body);
     this.prepare(t.type, body, true);
     if (q.get('dryRun') === 'All') return { code: 201, body };
-    const created = this.deps.store.create(t.type, body);
+    const created = this.deps.store.create(t.type, body, { manager });
     if (t.type === NAMESPACES) this.ensureDefaultServiceAccount(created.metadata.name);
     return { code: 201, body: created };
   }
@@ -587,7 +589,7 @@ export class ApiServer {
   }
 
   /** Keeps what the client may not change, then stores (with the resourceVersion precondition). */
-  private commit(t: Target, current: KObject, next: KObject, dryRun: boolean): KObject {
+  private commit(t: Target, current: KObject, next: KObject, dryRun: boolean, manager: string, operation: 'Update' | 'Apply' = 'Update'): KObject {
     if (!next || typeof next !== 'object' || !next.metadata) throw badRequest('the body of the request must be an object with metadata');
     if (next.metadata.name !== current.metadata.name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${current.metadata.name})`);
@@ -605,17 +607,17 @@ export class ApiServer {
     }
     this.prepare(t.type, next, false);
     if (dryRun) return next;
-    return this.deps.store.update(t.type, next, { statusOnly: t.subresource === 'status' });
+    return this.deps.store.update(t.type, next, { statusOnly: t.subresource === 'status', manager, operation });
   }
 
-  private update(t: Target, body: any, q: URLSearchParams): Reply {
+  private update(t: Target, body: any, q: URLSearchParams, manager: string): Reply {
     if (!t.name) throw methodNotAllowed();
     const current = this.deps.store.get(t.type, t.namespace, t.name);
     if (!body?.metadata?.name) throw badRequest('name is required in the request body');
-    return { code: 200, body: this.commit(t, current, body, q.get('dryRun') === 'All') };
+    return { code: 200, body: this.commit(t, current, body, q.get('dryRun') === 'All', manager) };
   }
 
-  private patch(t: Target, req: IncomingMessage, body: unknown, q: URLSearchParams): Reply {
+  private patch(t: Target, req: IncomingMessage, body: unknown, q: URLSearchParams, manager: string): Reply {
     if (!t.name) throw methodNotAllowed();
     const type = patchTypeFromContentType(req.headers['content-type']);
     if (!type) throw unsupportedMediaType(String(req.headers['content-type']));
@@ -624,7 +626,7 @@ export class ApiServer {
     }
     const current = this.deps.store.get(t.type, t.namespace, t.name);
     const next = applyPatch(type, current, body) as KObject;
-    return { code: 200, body: this.commit(t, current, next, q.get('dryRun') === 'All') };
+    return { code: 200, body: this.commit(t, current, next, q.get('dryRun') === 'All', manager) };
   }
 
   private deleteOptions(body: any, q: URLSearchParams): { grace?: number; uid?: string; rv?: string; propagation: string } {
@@ -843,8 +845,8 @@ export class ApiServer {
     const fault = this.deps.faults.takePortForwardFault(ns, pod);
     const port = ports[0];
     bridgePortForward(ws, port, `${pod}, uid ${podObj.metadata.uid}`, async () => {
-      if (port !== 8443) throw new Error(`failed to connect to localhost:${port} inside namespace "${ns}": connection refused`);
-      const ep = await this.deps.kubelet.podEndpoint(ns, pod);
+      // The kubelet dials the pod's own localhost: 8443 (syncer proxy) and 6443 (kube-apiserver) listen there.
+      const ep = await this.deps.kubelet.podEndpoint(ns, pod, port);
       return await new Promise<net.Socket>((resolve, reject) => {
         const s = net.connect(ep.port, ep.host, () => resolve(s));
         s.once('error', reject);

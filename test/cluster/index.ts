@@ -267,9 +267,22 @@ export class SimCluster {
       .join('; ');
   }
 
-  /** The pod's port 8443 (the vCluster API served with /data/pki/apiserver.crt), on loopback. */
-  podEndpoint(namespace: string, pod: string): Promise<{ host: string; port: number }> {
-    return this.kubelet.podEndpoint(namespace, pod);
+  /**
+   * A loopback address standing in for the pod's `port`: 8443 the syncer proxy (its in-memory
+   * certificate from server-ca), 6443 kube-apiserver (apiserver.crt). Both want client certificates.
+   */
+  podEndpoint(namespace: string, pod: string, port: 8443 | 6443 = 8443): Promise<{ host: string; port: number }> {
+    return this.kubelet.podEndpoint(namespace, pod, port);
+  }
+
+  /** The PEM chain the pod presents on `port` now (undefined while its syncer is not running). */
+  servedChain(namespace: string, pod: string, port: 8443 | 6443): string | undefined {
+    return this.kubelet.servedChain(namespace, pod, port);
+  }
+
+  /** Deletes a pod gracefully, as `kubectl delete pod` does (no RBAC, no faults). */
+  deletePod(namespace: string, pod: string): void {
+    this.kubelet.deletePod(namespace, pod);
   }
 
   /** Host path of the pod's "/" (its /data is `${podRoot}/data`). */
