@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { decodeBase64, encodePem, splitPem } from '../../src/pki/pem.js';
 import { parseCertificate, parseCertificates, certMatchesKey, extensionOids, isIssuedBy, isSelfSigned, readSanNames, readSanNamesWithJsrsasign } from '../../src/pki/x509.js';
 import jsrsasign from '../../src/pki/jsrsasign.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { createCA, generateKeyLike } from '../../src/pki/issue.js';
 import { CA_EXT, certBlocks, leaksKey, makeCert, nodeCert, openssl, opensslCert, withTmp, type MadeCert } from './helpers.js';
 import type { CertInfo } from '../../src/pki/types.js';
