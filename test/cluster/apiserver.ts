@@ -28,12 +28,15 @@ import { toTable } from './tables.js';
 import { managerOf } from './managed-fields.js';
 import { decodeSelfSubjectAccessReview, isProtobuf } from './protobuf.js';
 import type { ClusterTls } from './tls.js';
+import { SPDY_TUNNEL_PROTOCOL, serveSpdyPortForward } from './spdy.js';
 
 const PODS = typeByKind('Pod');
 const NAMESPACES = typeByKind('Namespace');
 const SECRETS = typeByKind('Secret');
 const SERVICE_ACCOUNTS = typeByKind('ServiceAccount');
 const SSAR = typeByKind('SelfSubjectAccessReview');
+/** ws refuses '/' in a subprotocol token; the SPDY tunnel's name is swapped for this one and back. */
+const SPDY_TUNNEL_TOKEN = 'spdy-3.1-portforward-tunnel';
 
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.4' };
 
@@ -159,8 +162,8 @@ export class ApiServer {
   private readonly wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (protocols: Set<string>, req: IncomingMessage) => {
-      const supported = /\/portforward$/.test((req.url ?? '').split('?')[0]) ? PORTFORWARD_PROTOCOLS : EXEC_PROTOCOLS;
-      for (const p of protocols) if (supported.includes(p)) return p;
+      const supported = /\/portforward$/.test((req.url ?? '').split('?')[0]) ? [SPDY_TUNNEL_TOKEN, ...PORTFORWARD_PROTOCOLS] : EXEC_PROTOCOLS;
+      for (const p of protocols) if (supported.includes(p)) return p === SPDY_TUNNEL_TOKEN ? SPDY_TUNNEL_PROTOCOL : p;
       return false;
     },
   });
@@ -833,6 +836,26 @@ export class ApiServer {
   }
 
   private async upgradePortForward(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, ns: string, pod: string, record: RequestRecord): Promise<void> {
+    // The kubelet dials the pod's own localhost: 8443 (syncer proxy) and 6443 (kube-apiserver) listen there.
+    const dial = async (port: number) => {
+      const ep = await this.deps.kubelet.podEndpoint(ns, pod, port);
+      return await new Promise<net.Socket>((resolve, reject) => {
+        const s = net.connect(ep.port, ep.host, () => resolve(s));
+        s.once('error', reject);
+      });
+    };
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (offered.includes(SPDY_TUNNEL_PROTOCOL)) {
+      // kubectl 1.31+: SPDY streams inside the WebSocket name the ports, not the query.
+      const podObj = this.deps.store.get(PODS, ns, pod);
+      this.requireWebSocket(req);
+      req.headers['sec-websocket-protocol'] = SPDY_TUNNEL_TOKEN;
+      const ws = await this.accept(req, socket, head, [SPDY_TUNNEL_TOKEN]);
+      record.code = 101;
+      this.deps.requests.push(record);
+      serveSpdyPortForward(ws, `${pod}, uid ${podObj.metadata.uid}`, dial, this.deps.faults.takePortForwardFault(ns, pod));
+      return;
+    }
     const ports = (url.searchParams.getAll('ports').join(',') || '').split(',').filter(Boolean).map(Number);
     if (ports.length !== 1 || !Number.isInteger(ports[0]) || ports[0] <= 0 || ports[0] > 65535) {
       throw badRequest('exactly one valid port must be given in "ports" (the simulated cluster forwards one port per connection)');
@@ -844,13 +867,6 @@ export class ApiServer {
     this.deps.requests.push(record);
     const fault = this.deps.faults.takePortForwardFault(ns, pod);
     const port = ports[0];
-    bridgePortForward(ws, port, `${pod}, uid ${podObj.metadata.uid}`, async () => {
-      // The kubelet dials the pod's own localhost: 8443 (syncer proxy) and 6443 (kube-apiserver) listen there.
-      const ep = await this.deps.kubelet.podEndpoint(ns, pod, port);
-      return await new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect(ep.port, ep.host, () => resolve(s));
-        s.once('error', reject);
-      });
-    }, fault);
+    bridgePortForward(ws, port, `${pod}, uid ${podObj.metadata.uid}`, () => dial(port), fault);
   }
 }
