@@ -20,8 +20,11 @@
 //   cluster.podRoot(ns, pod), cluster.pvcDir(ns, claim), cluster.podLogs(ns, pod, previous?), cluster.describe(ns, name)
 //   await cluster.close()
 //
-// Exec and port-forward use WebSockets (v5/v4.channel.k8s.io): kubectl >= 1.30 and @kubernetes/client-node.
-// Older kubectl speaks SPDY for exec, which this simulator does not implement (answered with a 400 Status).
+// Exec and port-forward use WebSockets (v5/v4.channel.k8s.io): kubectl >= 1.30 and @kubernetes/client-node;
+// kubectl 1.31+ port-forward tunnels SPDY/3.1 through a WebSocket, which is served too. Older kubectl speaks
+// plain SPDY, which this simulator does not implement (answered with a 400 Status).
+// What it models and what not, with the upstream file each behaviour follows: README.md beside this file.
+// Tests import the simulator through this file only.
 
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
