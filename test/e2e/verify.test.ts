@@ -126,6 +126,25 @@ test('on a 0.30 image a Secret renewed behind our back is not taken for success'
   assert.match(r.stderr, /secret odd-certs does not hold the PKI that was committed/);
 });
 
+test('a rollback onto leafs with 60 days left on 0.33 ends rolled back (exit 2, not 4): vCluster renewed them on start', async () => {
+  const fresh = await vcluster('back', 'ns-back', { version: '0.33.0' });
+  // The vCluster has been running for nine months: Secret and disk hold leafs with 60 days left.
+  const short = await generatePki({ name: 'back', namespace: 'ns-back', caSource: fresh, leafValiditySeconds: 60 * 86_400 });
+  cluster.store.mutate(typeByKind('Secret'), 'ns-back', 'back-certs', (sec) => {
+    sec.data = Object.fromEntries([...short].map(([f, b]) => [f.replace(/^etcd\//, 'etcd-'), b.toString('base64')]));
+  });
+  const pki = join(cluster.podRoot('ns-back', 'back-0'), 'data', 'pki');
+  for (const [f, b] of short) await writeFile(join(pki, f), b);
+  // the first probe after the commit fails: the change rolls back onto the 60-day PKI
+  cluster.faults.add({ verb: 'create', resource: 'pods', subresource: 'portforward', namespace: 'ns-back', status: 500, times: 1 });
+  const r = await runCli(['rotate', 'back', '-n', 'ns-back', '--yes'], env);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /rolled back: the vCluster has its previous PKI again/);
+  const after = await secretFiles(cluster, 'ns-back', 'back');
+  for (const f of CA_FILES.concat(['sa.key', 'sa.pub'])) assert.ok(short.get(f)!.equals(after.get(f)!), `${f} is the previous one`);
+  for (const leaf of Object.keys(LEAFS)) assert.ok(x509(after.get(leaf)!).validToDate.getTime() > Date.now() + 300 * DAY, `${leaf} renewed by vCluster`);
+});
+
 test('rotate on a 3-member deployed etcd rolls one member at a time: quorum (2 of 3) never lost', async () => {
   await vcluster('quorum', 'ns-quorum', { deployedEtcd: true, etcdReplicas: 3 });
   await cluster.waitReady('ns-quorum', 'quorum-etcd');
