@@ -25,6 +25,8 @@ export interface VClusterOptions {
   deployedEtcd?: boolean;
   /** members of the deployed etcd StatefulSet (default 1) */
   etcdReplicas?: number;
+  /** update strategy of the deployed etcd StatefulSet (default RollingUpdate, as the chart leaves it) */
+  etcdUpdateStrategy?: 'RollingUpdate' | 'OnDelete';
   /** start-up renewal on/off regardless of the version (default: the version decides, reference §0) */
   startupRenewal?: boolean;
   /** run vCluster's periodic cert watcher with this period, for versions that have it (default: off) */
@@ -196,12 +198,12 @@ export function chartObjects(opts: VClusterOptions): ChartObjects {
       },
     });
   }
-  if (deployedEtcd) objects.push(...etcdObjects(name, ns, version, opts.etcdReplicas ?? 1));
+  if (deployedEtcd) objects.push(...etcdObjects(name, ns, version, opts.etcdReplicas ?? 1, opts.etcdUpdateStrategy ?? 'RollingUpdate'));
   objects.push(workload);
   return { workload, objects };
 }
 
-function etcdObjects(name: string, ns: string, version: string, replicas: number): KObject[] {
+function etcdObjects(name: string, ns: string, version: string, replicas: number, strategy: 'RollingUpdate' | 'OnDelete'): KObject[] {
   const labels = { app: 'vcluster-etcd', chart: `vcluster-${version}`, release: name, heritage: 'Helm' };
   const selector = { matchLabels: { app: 'vcluster-etcd', release: name } };
   return [
@@ -220,7 +222,7 @@ function etcdObjects(name: string, ns: string, version: string, replicas: number
         selector,
         serviceName: `${name}-etcd-headless`,
         podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+        updateStrategy: strategy === 'OnDelete' ? { type: 'OnDelete' } : { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
         template: {
           metadata: { labels: { app: 'vcluster-etcd', release: name } },
           spec: {

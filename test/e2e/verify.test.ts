@@ -145,23 +145,27 @@ test('a rollback onto leafs with 60 days left on 0.33 ends rolled back (exit 2, 
   for (const leaf of Object.keys(LEAFS)) assert.ok(x509(after.get(leaf)!).validToDate.getTime() > Date.now() + 300 * DAY, `${leaf} renewed by vCluster`);
 });
 
-test('rotate on a 3-member deployed etcd rolls one member at a time: quorum (2 of 3) never lost', async () => {
-  await vcluster('quorum', 'ns-quorum', { deployedEtcd: true, etcdReplicas: 3 });
-  await cluster.waitReady('ns-quorum', 'quorum-etcd');
-  const etcdBefore = vclusterPods(cluster, 'ns-quorum', 'quorum', 'vcluster-etcd').map((p) => p.metadata.uid);
-  assert.is(etcdBefore.length, 3);
-  const since = cluster.etcdReadyHistory('ns-quorum', 'quorum').length;
-  const r = await runCli(['rotate', 'quorum', '-n', 'ns-quorum', '--yes'], env);
-  assert.is(r.code, 0, r.stderr);
-  await cluster.waitReady('ns-quorum', 'quorum-etcd');
-  const etcdAfter = vclusterPods(cluster, 'ns-quorum', 'quorum', 'vcluster-etcd');
-  assert.is(etcdAfter.length, 3);
-  assert.ok(etcdAfter.every((p) => !etcdBefore.includes(p.metadata.uid)), 'every member restarted');
-  const during = cluster.etcdReadyHistory('ns-quorum', 'quorum').slice(since);
-  assert.ok(during.length >= 2, `members went down and up: ${JSON.stringify(during)}`);
-  assert.ok(during.every((h) => h.ready >= 2), `quorum kept: ${during.map((h) => h.ready).join(' ')}`);
-  assert.match(r.stderr, /rolling 3 deployed etcd member\(s\) one at a time/);
-});
+for (const strategy of ['RollingUpdate', 'OnDelete'] as const) {
+  test(`rotate on a 3-member deployed etcd (${strategy}) restarts one member at a time: quorum (2 of 3) never lost`, async () => {
+    const name = `quorum-${strategy.toLowerCase()}`;
+    const ns = `ns-${name}`;
+    await vcluster(name, ns, { deployedEtcd: true, etcdReplicas: 3, etcdUpdateStrategy: strategy });
+    await cluster.waitReady(ns, `${name}-etcd`);
+    const etcdBefore = vclusterPods(cluster, ns, name, 'vcluster-etcd').map((p) => p.metadata.uid);
+    assert.is(etcdBefore.length, 3);
+    const since = cluster.etcdReadyHistory(ns, name).length;
+    const r = await runCli(['rotate', name, '-n', ns, '--yes'], env);
+    assert.is(r.code, 0, r.stderr);
+    await cluster.waitReady(ns, `${name}-etcd`);
+    const etcdAfter = vclusterPods(cluster, ns, name, 'vcluster-etcd');
+    assert.is(etcdAfter.length, 3);
+    assert.ok(etcdAfter.every((p) => !etcdBefore.includes(p.metadata.uid)), 'every member restarted');
+    const during = cluster.etcdReadyHistory(ns, name).slice(since);
+    assert.ok(during.length >= 2, `members went down and up: ${JSON.stringify(during)}`);
+    assert.ok(during.every((h) => h.ready >= 2), `quorum kept: ${during.map((h) => h.ready).join(' ')}`);
+    assert.match(r.stderr, strategy === 'OnDelete' ? /restarting 3 deployed etcd member\(s\) one at a time/ : /rolling 3 deployed etcd member\(s\) one at a time/);
+  });
+}
 
 test('rotate-ca still restarts a 3-member etcd all together', async () => {
   await vcluster('together', 'ns-together', { deployedEtcd: true, etcdReplicas: 3 });
