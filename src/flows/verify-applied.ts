@@ -156,7 +156,7 @@ export async function verifyApplied(kube: Kube, vc: VCluster, files: PkiFiles, o
     .filter((p) => !p.metadata?.deletionTimestamp);
   const want = vc.replicas || 1;
   const ready = pods.filter(isPodReady);
-  if (ready.length !== want) {
+  if (ready.length < want) {
     const states = pods.map((p) => `${podName(p)} ${podStatus(p)}${isPodReady(p) ? '' : ' (not Ready)'}`).join(', ') || 'no pods';
     throw new UserError(`${vc.kind} ${vc.namespace}/${vc.name} wants ${want} Ready replica(s), found ${ready.length}: ${states}`);
   }

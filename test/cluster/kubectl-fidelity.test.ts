@@ -1,7 +1,8 @@
 // Fidelity of the simulated cluster, proven with the real kubectl: the machine's v1.32 and the
 // google-cloud-sdk's kubectl.1.28 and kubectl.1.33 where present (a missing binary is a named skip).
-// exec runs only on versions that use WebSockets for it (1.30+); older ones speak SPDY, which the
-// simulator does not implement, and their exec tests are named skips.
+// exec runs only on versions that use WebSockets for it (1.30+), port-forward on those that tunnel SPDY
+// through a WebSocket (1.31+); older ones speak plain SPDY, which the simulator does not implement, and
+// those tests are named skips.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
