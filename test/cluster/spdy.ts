@@ -54,13 +54,22 @@ class HeaderCodec {
   private readonly out: Buffer[] = [];
   private chain: Promise<unknown> = Promise.resolve();
 
+  private failed?: Error;
+  private onFail?: (e: Error) => void;
+
   constructor(private readonly z: zlib.Deflate | zlib.Inflate) {
     z.on('data', (d: Buffer) => this.out.push(d));
-    z.on('error', () => undefined);
+    // a corrupt header block fails the session instead of leaving it waiting
+    z.on('error', (e: Error) => {
+      this.failed = e;
+      this.onFail?.(e);
+    });
   }
 
   run(input: Buffer): Promise<Buffer> {
     const next = this.chain.then(() => new Promise<Buffer>((resolve, reject) => {
+      if (this.failed) return reject(this.failed);
+      this.onFail = reject;
       this.z.write(input);
       this.z.flush(zlib.constants.Z_SYNC_FLUSH, () => setImmediate(() => {
         const all = Buffer.concat(this.out.splice(0));
