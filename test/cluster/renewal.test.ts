@@ -133,13 +133,13 @@ test('watcher, 2 replicas: the replica that sees a short leaf takes the Lease (n
     spec: { holderIdentity: 'someone-else', leaseDurationSeconds: 300, acquireTime: new Date().toISOString(), renewTime: new Date().toISOString() },
   });
   await plantShortCert(cluster, 'ns-ha', 'ha', 'ha-1');
-  await until('ha-1 skipped the held Lease', () => /another replica is handling cert rotation, skipping/.test(cluster.podLogs('ns-ha', 'ha-1')));
+  await until('ha-1 skipped the held Lease', () => /another replica is handling cert rotation, skipping/.test(cluster.podLogs('ns-ha', 'ha-1')), 30_000);
   assert.ok(secretOf(cluster, 'ns-ha', 'ha').get('apiserver.crt')!.equals(pki.get('apiserver.crt')!), 'nothing renewed while the Lease is held');
   // the Lease expires: taken over
   cluster.store.mutate(LEASES, 'ns-ha', 'vcluster-ha-cert-rotation', (l) => {
     l.spec.renewTime = new Date(Date.now() - 301_000).toISOString();
   });
-  await until('the Secret renewed', () => !secretOf(cluster, 'ns-ha', 'ha').get('apiserver.crt')!.equals(pki.get('apiserver.crt')!));
+  await until('the Secret renewed', () => !secretOf(cluster, 'ns-ha', 'ha').get('apiserver.crt')!.equals(pki.get('apiserver.crt')!), 30_000);
   const lease = cluster.store.peek(LEASES, 'ns-ha', 'vcluster-ha-cert-rotation')!;
   assert.is(lease.spec.holderIdentity, 'ha-1', 'holder = the pod hostname');
   assert.is(lease.spec.leaseDurationSeconds, 300);
@@ -158,7 +158,7 @@ test('watcher, 1 replica: renews without a Lease (single-replica charts may lack
   await cluster.addVCluster({ name: 'solo', namespace: 'ns-solo', version: '0.34.0', pki, certWatchIntervalMs: 50 });
   await cluster.waitReady('ns-solo', 'solo');
   await plantShortCert(cluster, 'ns-solo', 'solo', 'solo-0');
-  await until('the Secret renewed', () => !secretOf(cluster, 'ns-solo', 'solo').get('apiserver.crt')!.equals(pki.get('apiserver.crt')!));
+  await until('the Secret renewed', () => !secretOf(cluster, 'ns-solo', 'solo').get('apiserver.crt')!.equals(pki.get('apiserver.crt')!), 30_000);
   assert.is(cluster.store.peek(LEASES, 'ns-solo', 'vcluster-solo-cert-rotation'), undefined);
 });
 
