@@ -294,7 +294,7 @@ export async function apply(run: Run): Promise<void> {
 
 /** 9. The Secret, every replica's disk and what each pod serves show the new PKI. */
 export async function verify(run: Run): Promise<void> {
-  const outcome = await run.port.verify(run.change!.files);
+  const outcome = await run.port.verify(run.change!.files, run.current!.files);
   run.guard = outcome.resourceVersion;
   if (outcome.renewedByVCluster.length) {
     run.report.renewedByVCluster = outcome.renewedByVCluster;
@@ -391,7 +391,7 @@ export async function rollBack(run: Run): Promise<void> {
   // Everything together: after a failed change the replicas may hold different PKIs.
   try {
     await port.restart('all-at-once', opts.timeoutMs, opts.progress);
-    const outcome = await port.verify(old);
+    const outcome = await port.verify(old, run.change!.files);
     run.guard = outcome.resourceVersion;
   } catch (err) {
     if (wasRunning) throw err;

@@ -64,7 +64,8 @@ export interface ChangePort {
   swapInPod(pod: string): Promise<void>;
   removeInPod(pod: string, dir: string): Promise<void>;
   restart(mode: RestartMode, timeoutMs: number, progress: (line: string) => void): Promise<void>;
-  verify(files: PkiFiles): Promise<VerifyOutcome>;
+  /** `previous`: the PKI before the change (after a CA change the old CA must no longer be served) */
+  verify(files: PkiFiles, previous?: PkiFiles): Promise<VerifyOutcome>;
   acquireLease(): Promise<HeldLease>;
   /** true when the vCluster runs a deployed etcd (`app=vcluster-etcd` pods), which restarts too */
   hasDeployedEtcd(): Promise<boolean>;
@@ -232,10 +233,8 @@ export class KubeChangePort implements ChangePort {
     return restartVCluster(this.kube, this.vc, { mode, timeoutMs, progress });
   }
 
-  async verify(files: PkiFiles): Promise<VerifyOutcome> {
-    await verifyApplied(this.kube, this.vc, files);
-    const s = await this.readCertsSecret();
-    return { resourceVersion: s.resourceVersion, renewedByVCluster: [] };
+  verify(files: PkiFiles, previous?: PkiFiles): Promise<VerifyOutcome> {
+    return verifyApplied(this.kube, this.vc, files, { previous });
   }
 
   acquireLease(): Promise<HeldLease> {

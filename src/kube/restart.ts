@@ -1,6 +1,7 @@
 // Restarts a vCluster so every component reloads the PKI from the Secret, then waits
-// until it is back. Leaf rotation keeps the CA, so replicas can roll one at a time;
-// a CA change restarts everything together (old and new CAs cannot talk).
+// until it is back. Leaf rotation keeps the CA, so replicas and deployed etcd members roll
+// one at a time (etcd keeps quorum); a CA change restarts everything together (old and new
+// CAs cannot talk).
 import { UserError } from '../errors.js';
 import type { Kube } from './client.js';
 import { isPodReady, podStatus, type VCluster } from './discovery.js';
@@ -50,22 +51,55 @@ export async function waitForFreshReadyPods(kube: Kube, namespace: string, label
   throw new UserError(`pods ${labelSelector} in ${namespace} were not all restarted and Ready in time: ${states}`);
 }
 
-async function patchTemplateAnnotation(kube: Kube, vc: VCluster, value: string): Promise<void> {
+async function patchTemplateAnnotation(kube: Kube, namespace: string, kind: 'StatefulSet' | 'Deployment', name: string, value: string): Promise<void> {
   const body = { spec: { template: { metadata: { annotations: { [ROTATION_ANNOTATION]: value } } } } };
   const opts = setHeaderOptions('Content-Type', PatchStrategy.MergePatch, kube.opts);
-  const name = vc.object.metadata!.name!;
-  if (vc.kind === 'StatefulSet') {
-    await kube.call(`patch statefulset ${vc.namespace}/${name}`, () => kube.apps.patchNamespacedStatefulSet({ name, namespace: vc.namespace, body }, opts));
+  if (kind === 'StatefulSet') {
+    await kube.call(`patch statefulset ${namespace}/${name}`, () => kube.apps.patchNamespacedStatefulSet({ name, namespace, body }, opts));
   } else {
-    await kube.call(`patch deployment ${vc.namespace}/${name}`, () => kube.apps.patchNamespacedDeployment({ name, namespace: vc.namespace, body }, opts));
+    await kube.call(`patch deployment ${namespace}/${name}`, () => kube.apps.patchNamespacedDeployment({ name, namespace, body }, opts));
   }
 }
 
-function usesOnDelete(vc: VCluster): boolean {
-  return vc.kind === 'StatefulSet' && (vc.object as { spec?: { updateStrategy?: { type?: string } } }).spec?.updateStrategy?.type === 'OnDelete';
+function onDelete(sts: { spec?: { updateStrategy?: { type?: string } } } | undefined): boolean {
+  return sts?.spec?.updateStrategy?.type === 'OnDelete';
 }
 
-/** Restarts the control plane pods, then any deployed etcd pods, and waits for all to be Ready. */
+/** One pod at a time, highest ordinal first, each replacement Ready before the next goes. */
+async function rollOneByOne(kube: Kube, namespace: string, sel: string, pods: V1Pod[], count: number, deadline: number, say: (l: string) => void, pollMs?: number): Promise<void> {
+  const ordered = [...pods].sort((a, b) => (b.metadata!.name!).localeCompare(a.metadata!.name!, undefined, { numeric: true }));
+  for (const p of ordered) {
+    say(`restarting ${p.metadata!.name}`);
+    await deletePod(kube, namespace, p.metadata!.name!);
+    await waitForFreshReadyPods(kube, namespace, sel, count, new Set([p.metadata!.uid!]), deadline, pollMs);
+  }
+}
+
+/**
+ * A leaf rotation rolls the deployed etcd one member at a time, so quorum holds: through the
+ * `<name>-etcd` template annotation upstream's watcher patches (pkg/certs/watcher.go), or pod by pod
+ * when that StatefulSet updates OnDelete or is not there.
+ */
+async function rollDeployedEtcd(kube: Kube, vc: VCluster, pods: V1Pod[], deadline: number, say: (l: string) => void, pollMs?: number): Promise<void> {
+  const sel = `app=vcluster-etcd,release=${vc.name}`;
+  const name = `${vc.name}-etcd`;
+  const sts = await kube.call(`read statefulset ${vc.namespace}/${name}`, () => kube.apps.readNamespacedStatefulSet({ name, namespace: vc.namespace }, kube.opts), 'null');
+  const count = sts?.spec?.replicas ?? pods.length;
+  if (!sts || onDelete(sts)) {
+    say(`restarting ${pods.length} deployed etcd member(s) one at a time`);
+    await rollOneByOne(kube, vc.namespace, sel, pods, count, deadline, say, pollMs);
+    return;
+  }
+  say(`rolling ${count} deployed etcd member(s) one at a time (${ROTATION_ANNOTATION} on statefulset ${name})`);
+  await patchTemplateAnnotation(kube, vc.namespace, 'StatefulSet', name, new Date().toISOString());
+  await waitForFreshReadyPods(kube, vc.namespace, sel, count, new Set(pods.map((p) => p.metadata!.uid!)), deadline, pollMs);
+}
+
+/**
+ * Restarts the control plane pods and any deployed etcd pods, and waits for all to be Ready. A CA
+ * change restarts everything together; a leaf rotation rolls deployed etcd first, as upstream's
+ * watcher does, then the control plane.
+ */
 export async function restartVCluster(kube: Kube, vc: VCluster, opts: RestartOptions): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   const say = opts.progress ?? (() => undefined);
@@ -77,44 +111,31 @@ export async function restartVCluster(kube: Kube, vc: VCluster, opts: RestartOpt
   const etcdSel = `app=vcluster-etcd,release=${vc.name}`;
   const etcdPods = (await listPods(kube, vc.namespace, etcdSel)).filter((p) => !p.metadata?.deletionTimestamp);
   const etcdUids = new Set(etcdPods.map((p) => p.metadata!.uid!));
-  const restartEtcd = async () => {
-    if (!etcdPods.length) return;
-    say(`restarting ${etcdPods.length} deployed etcd pod(s)`);
-    await Promise.all(etcdPods.map((p) => deletePod(kube, vc.namespace, p.metadata!.name!)));
-  };
 
   if (opts.mode === 'all-at-once') {
     // A new CA: old and new members cannot talk, so etcd and the control plane go together.
-    say(`deleting ${pods.length} pod(s) ${sel}`);
-    await Promise.all([...pods.map((p) => deletePod(kube, vc.namespace, p.metadata!.name!)), restartEtcd()]);
+    say(`deleting ${pods.length} pod(s) ${sel}${etcdPods.length ? ` and ${etcdPods.length} deployed etcd pod(s)` : ''}`);
+    await Promise.all([...pods, ...etcdPods].map((p) => deletePod(kube, vc.namespace, p.metadata!.name!)));
     await Promise.all([
       waitForFreshReadyPods(kube, vc.namespace, sel, replicas, oldUids, deadline, opts.pollMs),
       etcdPods.length ? waitForFreshReadyPods(kube, vc.namespace, etcdSel, etcdPods.length, etcdUids, deadline, opts.pollMs) : undefined,
     ]);
     return;
   }
+
+  // Leaf rotation keeps the CAs: every member trusts old and new certificates alike.
+  if (etcdPods.length) await rollDeployedEtcd(kube, vc, etcdPods, deadline, say, opts.pollMs);
   if (replicas === 1) {
     say(`deleting pod ${pods[0]?.metadata?.name ?? sel}`);
     await Promise.all(pods.map((p) => deletePod(kube, vc.namespace, p.metadata!.name!)));
     await waitForFreshReadyPods(kube, vc.namespace, sel, replicas, oldUids, deadline, opts.pollMs);
-  } else if (usesOnDelete(vc)) {
-    // OnDelete StatefulSets do not roll on template changes: one pod at a time, highest ordinal first.
-    const ordered = [...pods].sort((a, b) => (b.metadata!.name!).localeCompare(a.metadata!.name!, undefined, { numeric: true }));
-    for (const p of ordered) {
-      say(`restarting ${p.metadata!.name}`);
-      const before = new Set((await listPods(kube, vc.namespace, sel)).map((x) => x.metadata!.uid!));
-      await deletePod(kube, vc.namespace, p.metadata!.name!);
-      const keep = new Set([...before].filter((u) => u === p.metadata!.uid));
-      await waitForFreshReadyPods(kube, vc.namespace, sel, replicas, keep, deadline, opts.pollMs);
-    }
+  } else if (vc.kind === 'StatefulSet' && onDelete(vc.object as { spec?: { updateStrategy?: { type?: string } } })) {
+    // OnDelete StatefulSets do not roll on template changes.
+    await rollOneByOne(kube, vc.namespace, sel, pods, replicas, deadline, say, opts.pollMs);
   } else {
     // The annotation vCluster's own renewal watcher sets: the controller rolls replicas one by one.
     say(`rolling ${replicas} replicas (${ROTATION_ANNOTATION})`);
-    await patchTemplateAnnotation(kube, vc, new Date().toISOString());
+    await patchTemplateAnnotation(kube, vc.namespace, vc.kind, vc.object.metadata!.name!, new Date().toISOString());
     await waitForFreshReadyPods(kube, vc.namespace, sel, replicas, oldUids, deadline, opts.pollMs);
   }
-
-  // Leaf rotation keeps the CA: etcd may restart after the control plane, which trusts both.
-  await restartEtcd();
-  if (etcdPods.length) await waitForFreshReadyPods(kube, vc.namespace, etcdSel, etcdPods.length, etcdUids, deadline, opts.pollMs);
 }

@@ -85,9 +85,13 @@ function validityProblem(what: string, cert: CertInfo, now: Date): string | unde
   return undefined;
 }
 
-/** Chain check: self-signed certs verify themselves; others against the PKI's CA that issued them. */
-function checkChain(model: PkiModel, path: string, cert: CertInfo, f: Finding, now: Date): void {
-  const expected = model.expectedIssuer(path);
+/**
+ * Chain check: self-signed certs verify themselves; others against the PKI's CA that issued them.
+ * The file's issuer rule binds its first certificate; later blocks are chain or bundle certificates
+ * (apiserver.crt's cross-signed CA during a rollover) and need only some CA of the PKI.
+ */
+function checkChain(model: PkiModel, path: string, cert: CertInfo, f: Finding, now: Date, firstBlock = true): void {
+  const expected = firstBlock ? model.expectedIssuer(path) : undefined;
   if (namesChain(cert, cert) && (expected === undefined || expected === path)) {
     if (isSelfSigned(cert)) {
       f.issuedBy = path;
@@ -142,7 +146,7 @@ function checkKey(model: PkiModel, path: string, cert: CertInfo, f: Finding): vo
 function inspectCertBlock(model: PkiModel, b: CertBlock, extra: string[], opts: InspectOptions): CertRow {
   if (!b.cert) return emptyRow(b.path, b.block, b.error ?? 'unreadable certificate');
   const f: Finding = { problems: [...extra], invalid: false };
-  checkChain(model, b.path, b.cert, f, opts.now);
+  checkChain(model, b.path, b.cert, f, opts.now, b.block === 0);
   if (b.block === 0) checkKey(model, b.path, b.cert, f);
   return rowFor(b.path, b.block, b.cert, f, opts);
 }

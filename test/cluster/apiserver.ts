@@ -25,14 +25,18 @@ import { ContainerRuntime } from './runtime.js';
 import { Controllers } from './controllers.js';
 import { EXEC_PROTOCOLS, PORTFORWARD_PROTOCOLS, bridgeExec, bridgePortForward, failExec, startFailureStatus } from './streams.js';
 import { toTable } from './tables.js';
+import { managerOf } from './managed-fields.js';
 import { decodeSelfSubjectAccessReview, isProtobuf } from './protobuf.js';
 import type { ClusterTls } from './tls.js';
+import { SPDY_TUNNEL_PROTOCOL, serveSpdyPortForward } from './spdy.js';
 
 const PODS = typeByKind('Pod');
 const NAMESPACES = typeByKind('Namespace');
 const SECRETS = typeByKind('Secret');
 const SERVICE_ACCOUNTS = typeByKind('ServiceAccount');
 const SSAR = typeByKind('SelfSubjectAccessReview');
+/** ws refuses '/' in a subprotocol token; the SPDY tunnel's name is swapped for this one and back. */
+const SPDY_TUNNEL_TOKEN = 'spdy-3.1-portforward-tunnel';
 
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.4' };
 
@@ -158,8 +162,8 @@ export class ApiServer {
   private readonly wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (protocols: Set<string>, req: IncomingMessage) => {
-      const supported = /\/portforward$/.test((req.url ?? '').split('?')[0]) ? PORTFORWARD_PROTOCOLS : EXEC_PROTOCOLS;
-      for (const p of protocols) if (supported.includes(p)) return p;
+      const supported = /\/portforward$/.test((req.url ?? '').split('?')[0]) ? [SPDY_TUNNEL_TOKEN, ...PORTFORWARD_PROTOCOLS] : EXEC_PROTOCOLS;
+      for (const p of protocols) if (supported.includes(p)) return p === SPDY_TUNNEL_TOKEN ? SPDY_TUNNEL_PROTOCOL : p;
       return false;
     },
   });
@@ -365,6 +369,7 @@ export class ApiServer {
     if (target.subresource === 'log') return this.podLog(target, q);
     if (target.subresource === 'scale') return this.scale(method, target, req, body);
 
+    const manager = managerOf(q.get('fieldManager'), req.headers['user-agent']);
     switch (verb) {
       case 'get':
         return this.get(target, req, q);
@@ -374,11 +379,11 @@ export class ApiServer {
         this.watch(target, q, res);
         return 'streaming';
       case 'create':
-        return this.create(target, parseJson(body), q);
+        return this.create(target, parseJson(body), q, manager);
       case 'update':
-        return this.update(target, parseJson(body), q);
+        return this.update(target, parseJson(body), q, manager);
       case 'patch':
-        return this.patch(target, req, parseJson(body), q);
+        return this.patch(target, req, parseJson(body), q, manager);
       case 'delete':
         return this.delete(target, parseJson(body), q);
       case 'deletecollection':
@@ -551,7 +556,7 @@ export class ApiServer {
     }
   }
 
-  private create(t: Target, body: any, q: URLSearchParams): Reply {
+  private create(t: Target, body: any, q: URLSearchParams, manager: string): Reply {
     if (t.name || t.subresource) throw methodNotAllowed();
     if (!body || typeof body !== 'object') throw badRequest('the body of the request is empty');
     body.metadata = body.metadata ?? {};
@@ -564,7 +569,7 @@ export class ApiServer {
     stamp(t.type, body);
     this.prepare(t.type, body, true);
     if (q.get('dryRun') === 'All') return { code: 201, body };
-    const created = this.deps.store.create(t.type, body);
+    const created = this.deps.store.create(t.type, body, { manager });
     if (t.type === NAMESPACES) this.ensureDefaultServiceAccount(created.metadata.name);
     return { code: 201, body: created };
   }
@@ -587,7 +592,7 @@ export class ApiServer {
   }
 
   /** Keeps what the client may not change, then stores (with the resourceVersion precondition). */
-  private commit(t: Target, current: KObject, next: KObject, dryRun: boolean): KObject {
+  private commit(t: Target, current: KObject, next: KObject, dryRun: boolean, manager: string, operation: 'Update' | 'Apply' = 'Update'): KObject {
     if (!next || typeof next !== 'object' || !next.metadata) throw badRequest('the body of the request must be an object with metadata');
     if (next.metadata.name !== current.metadata.name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${current.metadata.name})`);
@@ -605,17 +610,17 @@ export class ApiServer {
     }
     this.prepare(t.type, next, false);
     if (dryRun) return next;
-    return this.deps.store.update(t.type, next, { statusOnly: t.subresource === 'status' });
+    return this.deps.store.update(t.type, next, { statusOnly: t.subresource === 'status', manager, operation });
   }
 
-  private update(t: Target, body: any, q: URLSearchParams): Reply {
+  private update(t: Target, body: any, q: URLSearchParams, manager: string): Reply {
     if (!t.name) throw methodNotAllowed();
     const current = this.deps.store.get(t.type, t.namespace, t.name);
     if (!body?.metadata?.name) throw badRequest('name is required in the request body');
-    return { code: 200, body: this.commit(t, current, body, q.get('dryRun') === 'All') };
+    return { code: 200, body: this.commit(t, current, body, q.get('dryRun') === 'All', manager) };
   }
 
-  private patch(t: Target, req: IncomingMessage, body: unknown, q: URLSearchParams): Reply {
+  private patch(t: Target, req: IncomingMessage, body: unknown, q: URLSearchParams, manager: string): Reply {
     if (!t.name) throw methodNotAllowed();
     const type = patchTypeFromContentType(req.headers['content-type']);
     if (!type) throw unsupportedMediaType(String(req.headers['content-type']));
@@ -624,7 +629,7 @@ export class ApiServer {
     }
     const current = this.deps.store.get(t.type, t.namespace, t.name);
     const next = applyPatch(type, current, body) as KObject;
-    return { code: 200, body: this.commit(t, current, next, q.get('dryRun') === 'All') };
+    return { code: 200, body: this.commit(t, current, next, q.get('dryRun') === 'All', manager) };
   }
 
   private deleteOptions(body: any, q: URLSearchParams): { grace?: number; uid?: string; rv?: string; propagation: string } {
@@ -831,6 +836,26 @@ export class ApiServer {
   }
 
   private async upgradePortForward(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, ns: string, pod: string, record: RequestRecord): Promise<void> {
+    // The kubelet dials the pod's own localhost: 8443 (syncer proxy) and 6443 (kube-apiserver) listen there.
+    const dial = async (port: number) => {
+      const ep = await this.deps.kubelet.podEndpoint(ns, pod, port);
+      return await new Promise<net.Socket>((resolve, reject) => {
+        const s = net.connect(ep.port, ep.host, () => resolve(s));
+        s.once('error', reject);
+      });
+    };
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (offered.includes(SPDY_TUNNEL_PROTOCOL)) {
+      // kubectl 1.31+: SPDY streams inside the WebSocket name the ports, not the query.
+      const podObj = this.deps.store.get(PODS, ns, pod);
+      this.requireWebSocket(req);
+      req.headers['sec-websocket-protocol'] = SPDY_TUNNEL_TOKEN;
+      const ws = await this.accept(req, socket, head, [SPDY_TUNNEL_TOKEN]);
+      record.code = 101;
+      this.deps.requests.push(record);
+      serveSpdyPortForward(ws, `${pod}, uid ${podObj.metadata.uid}`, dial, this.deps.faults.takePortForwardFault(ns, pod));
+      return;
+    }
     const ports = (url.searchParams.getAll('ports').join(',') || '').split(',').filter(Boolean).map(Number);
     if (ports.length !== 1 || !Number.isInteger(ports[0]) || ports[0] <= 0 || ports[0] > 65535) {
       throw badRequest('exactly one valid port must be given in "ports" (the simulated cluster forwards one port per connection)');
@@ -842,13 +867,6 @@ export class ApiServer {
     this.deps.requests.push(record);
     const fault = this.deps.faults.takePortForwardFault(ns, pod);
     const port = ports[0];
-    bridgePortForward(ws, port, `${pod}, uid ${podObj.metadata.uid}`, async () => {
-      if (port !== 8443) throw new Error(`failed to connect to localhost:${port} inside namespace "${ns}": connection refused`);
-      const ep = await this.deps.kubelet.podEndpoint(ns, pod);
-      return await new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect(ep.port, ep.host, () => resolve(s));
-        s.once('error', reject);
-      });
-    }, fault);
+    bridgePortForward(ws, port, `${pod}, uid ${podObj.metadata.uid}`, () => dial(port), fault);
   }
 }

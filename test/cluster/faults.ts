@@ -44,7 +44,16 @@ export interface PodNeverReadyFault {
   podNeverReady: { namespace: string; name: string };
 }
 
-export type FaultRule = ApiFault | ExecFault | PortForwardFault | PodNeverReadyFault;
+/**
+ * A pod that keeps serving what it (or, for a new pod, its vCluster) served before on `port` when it
+ * starts: a kube-apiserver (6443) or syncer proxy (8443) that did not pick up the new PKI.
+ */
+export interface StaleServingFault {
+  /** `name` is a pod name or the vCluster (release) name */
+  staleServing: { namespace: string; name: string; port: 6443 | 8443 };
+}
+
+export type FaultRule = ApiFault | ExecFault | PortForwardFault | PodNeverReadyFault | StaleServingFault;
 
 export interface FaultHandle {
   rule: FaultRule;
@@ -81,7 +90,7 @@ export class Faults {
   private entries: Entry[] = [];
 
   add(rule: FaultRule): FaultHandle {
-    const times = 'podNeverReady' in rule ? Infinity : (rule.times ?? 1);
+    const times = 'podNeverReady' in rule || 'staleServing' in rule ? Infinity : (rule.times ?? 1);
     const entry: Entry = { rule, remaining: times, hits: 0 };
     this.entries.push(entry);
     return {
@@ -143,6 +152,19 @@ export class Faults {
       (r): r is PortForwardFault => 'portForward' in r,
       (r) => (r.namespace === undefined || r.namespace === namespace) && (r.pod === undefined || r.pod === pod),
     );
+  }
+
+  /** True while a staleServing rule names this pod (or its vCluster) and port. Not consumed. */
+  staleServing(namespace: string, pod: string, workload: string | undefined, port: number): boolean {
+    return this.entries.some((e) => {
+      if (!('staleServing' in e.rule)) return false;
+      const t = e.rule.staleServing;
+      if (t.namespace === namespace && t.port === port && (t.name === pod || t.name === workload)) {
+        e.hits++;
+        return true;
+      }
+      return false;
+    });
   }
 
   /** True while a podNeverReady rule names this pod or its workload. Not consumed. */

@@ -5,10 +5,13 @@
 //   const cluster = await startCluster(opts?)             // HTTPS API on 127.0.0.1:<random port>
 //   cluster.kubeconfigPath, cluster.url, cluster.caCert   // admin = mTLS client cert in system:masters
 //   await cluster.addVCluster({ name, namespace, kind?, replicas?, persistence?, version?, image?, pki?,
-//                               createSecret?, deployedEtcd?, distro?, paused?, updateStrategy? })
+//                               createSecret?, deployedEtcd?, etcdReplicas?, startupRenewal?, certWatchIntervalMs?,
+//                               distro?, paused?, updateStrategy? })
 //   await cluster.waitReady(ns, workloadOrPodName, timeoutMs?)
 //   await cluster.addUser('viewer', { allow: [{ verbs: ['get', 'list'], resources: ['secrets'] }] }) // -> kubeconfig path
-//   await cluster.podEndpoint(ns, pod)                    // {host, port}: the pod's :8443, vCluster API with mTLS
+//   await cluster.podEndpoint(ns, pod, 8443 | 6443)       // {host, port}: the syncer proxy / kube-apiserver, mTLS
+//   cluster.servedChain(ns, pod, port), cluster.etcdReadyHistory(ns, name), cluster.deletePod(ns, pod)
+//   cluster.faults.add({ staleServing: { namespace, name, port: 6443 } }) // a pod keeps its old certificate
 //   cluster.faults.add({ verb: 'update', resource: 'secrets', status: 409, times: 1 })
 //   cluster.faults.add({ exec: true, commandIncludes: 'tar', dropAfterBytes: 1000 })
 //   cluster.faults.add({ portForward: true, pod: 'vc-0' }); cluster.faults.add({ podNeverReady: { namespace, name } })
@@ -17,8 +20,11 @@
 //   cluster.podRoot(ns, pod), cluster.pvcDir(ns, claim), cluster.podLogs(ns, pod, previous?), cluster.describe(ns, name)
 //   await cluster.close()
 //
-// Exec and port-forward use WebSockets (v5/v4.channel.k8s.io): kubectl >= 1.30 and @kubernetes/client-node.
-// Older kubectl speaks SPDY for exec, which this simulator does not implement (answered with a 400 Status).
+// Exec and port-forward use WebSockets (v5/v4.channel.k8s.io): kubectl >= 1.30 and @kubernetes/client-node;
+// kubectl 1.31+ port-forward tunnels SPDY/3.1 through a WebSocket, which is served too. Older kubectl speaks
+// plain SPDY, which this simulator does not implement (answered with a 400 Status).
+// What it models and what not, with the upstream file each behaviour follows: README.md beside this file.
+// Tests import the simulator through this file only.
 
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,7 +34,7 @@ import { stringify as toYaml } from 'yaml';
 import { Store, KObject } from './store.js';
 import { typeByKind } from './resources.js';
 import { ApiServer } from './apiserver.js';
-import { Kubelet } from './kubelet.js';
+import { Kubelet, type SyncerBehaviour } from './kubelet.js';
 import { Controllers, isPodReady } from './controllers.js';
 import { ContainerRuntime } from './runtime.js';
 import { Faults, RequestRecord } from './faults.js';
@@ -38,11 +44,16 @@ import { VClusterOptions, certsSecret, chartObjects } from './vcluster.js';
 
 export type { VClusterOptions } from './vcluster.js';
 export type { PolicyRule } from './auth.js';
-export type { FaultRule, FaultHandle, RequestRecord, ApiFault, ExecFault, PortForwardFault, PodNeverReadyFault } from './faults.js';
+export type { FaultRule, FaultHandle, RequestRecord, ApiFault, ExecFault, PortForwardFault, PodNeverReadyFault, StaleServingFault } from './faults.js';
+export { hasStartupRenewal, hasCertWatcher, rotationLeaseName, tryAcquireRotationLease, leafsNeedRenewal, VCLUSTER_MANAGER, ROTATION_ANNOTATION } from './renewal.js';
+export { managersOf } from './managed-fields.js';
+export { PROXY_PORT, APISERVER_PORT } from './serving.js';
 export type { KObject } from './store.js';
 export { Store } from './store.js';
 export { Faults } from './faults.js';
-export { validatePki } from './syncer.js';
+export { validatePki, ISSUER_OF, KUBECONFIGS } from './syncer.js';
+export { generatePki, buildKubeconfig, type PkiOptions } from './pkigen.js';
+export { secretDataToFiles } from './certmap.js';
 export { RESOURCE_TYPES, typeByKind } from './resources.js';
 
 export interface StartClusterOptions {
@@ -90,6 +101,8 @@ export class SimCluster {
   url = '';
   kubeconfigPath = '';
   private readonly tokens = new Map<string, SimUser>();
+  private readonly behaviours = new Map<string, SyncerBehaviour>();
+  private readonly etcdHistory = new Map<string, { time: number; ready: number }[]>();
   private readonly runtime: ContainerRuntime;
   private readonly kubelet: Kubelet;
   private readonly controllers: Controllers;
@@ -108,8 +121,12 @@ export class SimCluster {
       podTerminationDelayMs: opts.podTerminationDelayMs ?? 30,
       crashBackoffMs: opts.crashBackoffMs ?? 200,
       vclusterKubernetesVersion: opts.vclusterKubernetesVersion ?? 'v1.33.4',
+      behaviour: (ns, name) => this.behaviours.get(`${ns}/${name}`) ?? {},
     });
     this.controllers = new Controllers(this.store, this.kubelet);
+    this.store.on('event', (ev) => {
+      if (ev.resource === PODS && ev.object.metadata.labels?.app === 'vcluster-etcd') this.recordEtcd(ev.object.metadata.namespace as string, ev.object.metadata.labels.release ?? '');
+    });
   }
 
   /** PEM of the host API server's CA. */
@@ -156,9 +173,23 @@ export class SimCluster {
     return path;
   }
 
+  private recordEtcd(namespace: string, name: string): void {
+    const ready = this.store.list(PODS, namespace).filter((p) => p.metadata.labels?.app === 'vcluster-etcd' && p.metadata.labels.release === name && !p.metadata.deletionTimestamp && isPodReady(p)).length;
+    const key = `${namespace}/${name}`;
+    const history = this.etcdHistory.get(key) ?? [];
+    if (history[history.length - 1]?.ready !== ready) history.push({ time: Date.now(), ready });
+    this.etcdHistory.set(key, history);
+  }
+
+  /** How many deployed etcd members of a vCluster were Ready, at every change (for quorum assertions). */
+  etcdReadyHistory(namespace: string, name: string): { time: number; ready: number }[] {
+    return [...(this.etcdHistory.get(`${namespace}/${name}`) ?? [])];
+  }
+
   /** Creates what `helm install` of the vCluster chart creates, plus `<name>-certs` when `pki` is given. */
   async addVCluster(opts: VClusterOptions): Promise<VClusterHandle> {
     const { name, namespace } = opts;
+    this.behaviours.set(`${namespace}/${name}`, { startupRenewal: opts.startupRenewal, certWatchIntervalMs: opts.certWatchIntervalMs });
     const { workload, objects } = chartObjects(opts);
     this.ensureNamespace(namespace);
     if (opts.pki && opts.createSecret === false) {
@@ -267,9 +298,22 @@ export class SimCluster {
       .join('; ');
   }
 
-  /** The pod's port 8443 (the vCluster API served with /data/pki/apiserver.crt), on loopback. */
-  podEndpoint(namespace: string, pod: string): Promise<{ host: string; port: number }> {
-    return this.kubelet.podEndpoint(namespace, pod);
+  /**
+   * A loopback address standing in for the pod's `port`: 8443 the syncer proxy (its in-memory
+   * certificate from server-ca), 6443 kube-apiserver (apiserver.crt). Both want client certificates.
+   */
+  podEndpoint(namespace: string, pod: string, port: 8443 | 6443 = 8443): Promise<{ host: string; port: number }> {
+    return this.kubelet.podEndpoint(namespace, pod, port);
+  }
+
+  /** The PEM chain the pod presents on `port` now (undefined while its syncer is not running). */
+  servedChain(namespace: string, pod: string, port: 8443 | 6443): string | undefined {
+    return this.kubelet.servedChain(namespace, pod, port);
+  }
+
+  /** Deletes a pod gracefully, as `kubectl delete pod` does (no RBAC, no faults). */
+  deletePod(namespace: string, pod: string): void {
+    this.kubelet.deletePod(namespace, pod);
   }
 
   /** Host path of the pod's "/" (its /data is `${podRoot}/data`). */

@@ -1,12 +1,16 @@
 // Fidelity of the simulated cluster, proven with the real kubectl: the machine's v1.32 and the
 // google-cloud-sdk's kubectl.1.28 and kubectl.1.33 where present (a missing binary is a named skip).
-// exec runs only on versions that use WebSockets for it (1.30+); older ones speak SPDY, which the
-// simulator does not implement, and their exec tests are named skips.
+// exec runs only on versions that use WebSockets for it (1.30+), port-forward on those that tunnel SPDY
+// through a WebSocket (1.31+); older ones speak plain SPDY, which the simulator does not implement, and
+// those tests are named skips.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import * as tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, SimCluster, typeByKind } from './index.js';
@@ -19,6 +23,19 @@ const CANDIDATES: { label: string; path: string }[] = [
 ];
 
 const PODS = typeByKind('Pod');
+
+/** The leaf certificate a TLS server on 127.0.0.1:port presents. */
+function peerCertificate(port: number): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      const cert = sock.getPeerX509Certificate();
+      sock.destroy();
+      if (cert) resolve(cert);
+      else reject(new Error('no certificate'));
+    });
+    sock.on('error', reject);
+  });
+}
 
 interface Shared {
   cluster?: SimCluster;
@@ -145,6 +162,62 @@ for (const [index, candidate] of CANDIDATES.entries()) {
     const r = await kubectl(['-n', ns, 'exec', 'vc-0', '-c', 'nope', '--', 'true']);
     assert.is.not(r.code, 0);
     assert.match(r.stderr, /container nope is not valid for pod vc-0/);
+  });
+
+  // kubectl 1.31+ tunnels SPDY through a WebSocket for port-forward; older ones speak plain SPDY.
+  const portForwardCase = minors[index] >= 31
+    ? test
+    : (name: string) => test.skip(`${candidate.label}: ${name} (plain SPDY port-forward, not simulated)`, () => undefined);
+
+  portForwardCase('port-forward to 8443 (syncer proxy) and 6443 (kube-apiserver); kubectl talks to both with the admin.conf', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pf-'));
+    const adminConf = join(dir, 'admin.conf');
+    await writeFile(adminConf, env.pki.get('admin.conf') as Buffer, { mode: 0o600 });
+    // a client certificate of etcd-ca, which neither endpoint trusts for clients
+    const strangerConf = join(dir, 'stranger.conf');
+    const b64 = (f: string) => (env.pki.get(f) as Buffer).toString('base64');
+    await writeFile(strangerConf, [
+      'apiVersion: v1', 'kind: Config', 'current-context: s',
+      'clusters: [{name: s, cluster: {server: "https://127.0.0.1", insecure-skip-tls-verify: true}}]',
+      `users: [{name: s, user: {client-certificate-data: ${b64('apiserver-etcd-client.crt')}, client-key-data: ${b64('apiserver-etcd-client.key')}}}]`,
+      'contexts: [{name: s, context: {cluster: s, user: s}}]', '',
+    ].join('\n'), { mode: 0o600 });
+    const child = spawn(candidate.path, ['--kubeconfig', env.cluster.kubeconfigPath, '-n', ns, 'port-forward', 'pod/vc-0', ':8443', ':6443'],
+      { env: { ...process.env, KUBECACHEDIR: join(env.cacheRoot, String(index)) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const local = await new Promise<Record<string, number>>((resolve, reject) => {
+        const found: Record<string, number> = {};
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`kubectl port-forward did not start: ${out}`)), 15_000);
+        const onData = (d: Buffer) => {
+          out += d;
+          for (const m of out.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g)) found[m[2]!] = Number(m[1]);
+          if (found['8443'] && found['6443']) {
+            clearTimeout(timer);
+            resolve(found);
+          }
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        child.on('exit', () => reject(new Error(`kubectl port-forward exited: ${out}`)));
+      });
+      const apiserver = new X509Certificate(env.pki.get('apiserver.crt') as Buffer);
+      for (const port of ['8443', '6443']) {
+        const r = await run(candidate.path, ['--kubeconfig', adminConf, '--server', `https://127.0.0.1:${local[port]}`, '--request-timeout', '10s', 'get', '--raw', '/version'],
+          { env: { KUBECACHEDIR: join(dir, 'cache') } });
+        assert.is(r.code, 0, `${port}: ${r.stderr}`);
+        assert.is(JSON.parse(r.stdout).gitVersion, 'v1.33.4');
+        const served = await peerCertificate(local[port]!);
+        if (port === '6443') assert.ok(served.raw.equals(apiserver.raw), '6443 serves apiserver.crt');
+        else assert.ok(!served.raw.equals(apiserver.raw) && served.issuer === 'CN=kubernetes', '8443 serves the proxy certificate from server-ca');
+        const anonymous = await run(candidate.path, ['--kubeconfig', strangerConf, '--server', `https://127.0.0.1:${local[port]}`, 'get', '--raw', '/version'],
+          { env: { KUBECACHEDIR: join(dir, 'cache') } });
+        assert.match(anonymous.stderr, /Unauthorized/, `${port} refuses a certificate of another CA: ${anonymous.stderr}`);
+      }
+    } finally {
+      child.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('delete pod waits for it to go; the pod comes back with a new UID', async () => {

@@ -17,7 +17,17 @@ import { typeByKind } from './resources.js';
 import { ContainerRuntime } from './runtime.js';
 import { Faults } from './faults.js';
 import { ApiError, badRequest, notFound } from './status.js';
-import { ContainerStartResult, ServingConfig, createSyncerServer, startEtcd, startSyncer } from './syncer.js';
+import { ContainerStartResult, startEtcd, startSyncer } from './syncer.js';
+import { SERVED_PORTS, createEndpointServer, type ServedPort, type ServingConfig } from './serving.js';
+import { CertWatcher, hasCertWatcher, hasStartupRenewal, versionFromImage } from './renewal.js';
+
+/** Per-vCluster knobs of the simulated syncer (SimCluster.addVCluster sets them). */
+export interface SyncerBehaviour {
+  /** start-up renewal on or off whatever the image tag says */
+  startupRenewal?: boolean;
+  /** run vCluster's periodic cert watcher with this period (versions that have it); off when absent */
+  certWatchIntervalMs?: number;
+}
 
 const PODS = typeByKind('Pod');
 const PVCS = typeByKind('PersistentVolumeClaim');
@@ -31,8 +41,9 @@ export interface KubeletOptions {
   podTerminationDelayMs: number;
   /** first CrashLoopBackOff delay; doubles per crash up to 8x */
   crashBackoffMs: number;
-  /** Kubernetes version the vCluster endpoint reports */
+  /** Kubernetes version the vCluster endpoints report */
   vclusterKubernetesVersion: string;
+  behaviour?: (namespace: string, vcName: string) => SyncerBehaviour;
 }
 
 interface PodRecord {
@@ -48,7 +59,8 @@ interface PodRecord {
   previousLogs: string[];
   restartCount: number;
   serving?: ServingConfig;
-  server?: Promise<https.Server>;
+  servers: Map<number, Promise<https.Server>>;
+  watcher?: CertWatcher;
   timers: Set<NodeJS.Timeout>;
   gone: boolean;
   running: boolean;
@@ -179,7 +191,7 @@ export class Kubelet {
     const dir = join(this.opts.stateDir, 'pods', ns, `${name}_${uid.slice(0, 8)}`);
     const rec: PodRecord = {
       uid, namespace: ns, name, dir, root: join(dir, 'root'), mounts: new Map(), procs: new Set(),
-      logs: [], previousLogs: [], restartCount: 0, timers: new Set(), gone: false, running: false, ready: false,
+      logs: [], previousLogs: [], restartCount: 0, timers: new Set(), gone: false, running: false, ready: false, servers: new Map(),
     };
     this.pods.set(this.key(ns, name), rec);
     this.track(this.prepare(rec, pod)).catch((e) => this.fail(rec, `pod setup failed: ${(e as Error).message}`));
@@ -249,8 +261,10 @@ export class Kubelet {
     const labels = pod.metadata.labels ?? {};
     const containers: { name: string; image: string }[] = pod.spec?.containers ?? [];
     await this.writeSecretVolumes(rec, pod);
-    if (labels.app === 'vcluster' && containers.some((c) => c.name === 'syncer')) {
-      return startSyncer(this.store, pod, join(rec.root, 'data'));
+    const syncer = labels.app === 'vcluster' ? containers.find((c) => c.name === 'syncer') : undefined;
+    if (syncer) {
+      const b = this.opts.behaviour?.(rec.namespace, labels.release ?? '') ?? {};
+      return startSyncer(this.store, pod, join(rec.root, 'data'), { startupRenewal: b.startupRenewal ?? hasStartupRenewal(versionFromImage(syncer.image)) });
     }
     if (labels.app === 'vcluster-etcd') return startEtcd(this.store, pod);
     return { ok: true, logs: [] };
@@ -279,12 +293,44 @@ export class Kubelet {
       this.crash(rec);
       return;
     }
-    rec.serving = result.serving;
-    rec.running = true;
     const workload = pod.metadata.labels?.release;
+    rec.serving = this.applyStaleServing(rec, workload, result.serving);
+    rec.running = true;
+    this.startWatcher(rec, pod);
     rec.ready = !this.faults.podNeverReady(rec.namespace, rec.name, workload);
     if (!rec.ready) this.watchNeverReady();
     this.writeRunningStatus(rec);
+  }
+
+  /** Last endpoints per pod and per vCluster, for the staleServing fault. */
+  private readonly lastServing = new Map<string, ServingConfig>();
+
+  /** A staleServing fault keeps what the pod (or its vCluster) served before on that port. */
+  private applyStaleServing(rec: PodRecord, workload: string | undefined, serving: ServingConfig | undefined): ServingConfig | undefined {
+    if (!serving) return undefined;
+    const podKey = `pod/${rec.namespace}/${rec.name}`;
+    const vcKey = `vc/${rec.namespace}/${workload ?? ''}`;
+    const prev = this.lastServing.get(podKey) ?? this.lastServing.get(vcKey);
+    const out = { ...serving };
+    for (const port of SERVED_PORTS) {
+      if (prev && this.faults.staleServing(rec.namespace, rec.name, workload, port)) out[port] = prev[port];
+    }
+    this.lastServing.set(podKey, out);
+    this.lastServing.set(vcKey, out);
+    return out;
+  }
+
+  private startWatcher(rec: PodRecord, pod: KObject): void {
+    const release = pod.metadata.labels?.release;
+    const syncer = (pod.spec?.containers ?? []).find((c: { name: string }) => c.name === 'syncer');
+    if (!release || !syncer || pod.metadata.labels?.app !== 'vcluster') return;
+    const interval = this.opts.behaviour?.(rec.namespace, release).certWatchIntervalMs;
+    if (!interval || !hasCertWatcher(versionFromImage(syncer.image))) return;
+    rec.watcher = new CertWatcher({
+      store: this.store, namespace: rec.namespace, vcName: release, podName: rec.name, dataDir: join(rec.root, 'data'),
+      intervalMs: interval, log: (line) => rec.logs.push(line),
+    });
+    rec.watcher.start();
   }
 
   private writeRunningStatus(rec: PodRecord): void {
@@ -389,14 +435,15 @@ export class Kubelet {
     for (const p of rec.procs) p.kill('SIGKILL');
     rec.procs.clear();
     rec.running = false;
-    if (rec.server) {
-      const s = rec.server;
-      rec.server = undefined;
+    rec.watcher?.stop();
+    rec.watcher = undefined;
+    for (const s of rec.servers.values()) {
       void s.then((srv) => {
         srv.close();
         srv.closeAllConnections();
-      });
+      }, () => undefined);
     }
+    rec.servers.clear();
   }
 
   private teardown(rec: PodRecord): void {
@@ -439,23 +486,34 @@ export class Kubelet {
     child.on('close', () => rec.procs.delete(child));
   }
 
-  /** Loopback address of the pod's port 8443 (started on first use); throws when nothing listens there. */
-  async podEndpoint(ns: string, name: string): Promise<{ host: string; port: number }> {
+  /**
+   * Loopback address standing in for the pod's `port` (8443 the syncer proxy, 6443 kube-apiserver on the
+   * pod's 127.0.0.1), started on first use; throws when nothing listens there.
+   */
+  async podEndpoint(ns: string, name: string, port = 8443): Promise<{ host: string; port: number }> {
     const pod = this.store.peek(PODS, ns, name);
     if (!pod) throw notFound(PODS, name);
+    if (!(SERVED_PORTS as readonly number[]).includes(port)) throw new Error(`failed to connect to localhost:${port} inside namespace "${ns}": connection refused`);
     const rec = this.pods.get(this.key(ns, name));
     if (!rec || rec.uid !== pod.metadata.uid || !rec.running || !rec.serving) {
-      throw new Error(`pod ${ns}/${name} does not serve on 8443: its syncer is not running`);
+      throw new Error(`pod ${ns}/${name} does not serve on ${port}: its syncer is not running`);
     }
-    if (!rec.server) {
-      const server = createSyncerServer(rec.serving, this.opts.vclusterKubernetesVersion);
-      rec.server = new Promise((resolve, reject) => {
+    let started = rec.servers.get(port);
+    if (!started) {
+      const server = createEndpointServer(rec.serving[port as ServedPort], this.opts.vclusterKubernetesVersion);
+      started = new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(0, '127.0.0.1', () => resolve(server));
       });
+      rec.servers.set(port, started);
     }
-    const server = await rec.server;
+    const server = await started;
     return { host: '127.0.0.1', port: (server.address() as AddressInfo).port };
+  }
+
+  /** The certificate chain (PEM) the pod presents on `port` right now. */
+  servedChain(ns: string, name: string, port: ServedPort): string | undefined {
+    return this.pods.get(this.key(ns, name))?.serving?.[port].cert;
   }
 
   podRoot(ns: string, name: string): string {

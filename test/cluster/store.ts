@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { ResourceType, apiVersionOf } from './resources.js';
 import { alreadyExists, conflict, invalid, notFound, ApiError } from './status.js';
 import { clone } from './patch.js';
+import { recordManagedFields } from './managed-fields.js';
 import { LabelRequirement, FieldRequirement, matchesLabels, matchesFields } from './selectors.js';
 
 export interface ObjectMeta {
@@ -28,6 +29,12 @@ export interface ObjectMeta {
 /** A stored Kubernetes object. Fields other than metadata stay untyped, as in an unstructured client. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KObject = { apiVersion: string; kind: string; metadata: ObjectMeta; [k: string]: any };
+
+/** Who writes: the field manager recorded in metadata.managedFields (none for the simulator's own bookkeeping). */
+export interface WriteOptions {
+  manager?: string;
+  operation?: 'Update' | 'Apply';
+}
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -142,7 +149,7 @@ export class Store extends EventEmitter {
     return keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
   }
 
-  create(t: ResourceType, input: KObject): KObject {
+  create(t: ResourceType, input: KObject, opts: WriteOptions = {}): KObject {
     const obj = clone(input);
     obj.apiVersion = apiVersionOf(t);
     obj.kind = t.kind;
@@ -174,6 +181,8 @@ export class Store extends EventEmitter {
     meta.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     if (t.group === 'apps') meta.generation = 1;
     delete meta.deletionTimestamp;
+    delete meta.managedFields;
+    if (opts.manager) recordManagedFields(undefined, obj, opts.manager, { operation: opts.operation });
     b.set(key, obj);
     this.emitEvent('ADDED', t, obj);
     return clone(obj);
@@ -183,7 +192,7 @@ export class Store extends EventEmitter {
    * Replaces an object. A non-empty metadata.resourceVersion must match the stored one (409 otherwise).
    * Server-owned metadata (uid, creationTimestamp, generation) is kept from the stored object.
    */
-  update(t: ResourceType, input: KObject, opts: { statusOnly?: boolean } = {}): KObject {
+  update(t: ResourceType, input: KObject, opts: { statusOnly?: boolean } & WriteOptions = {}): KObject {
     const name = input.metadata?.name;
     const namespace = t.namespaced ? input.metadata?.namespace : undefined;
     const current = this.peek(t, namespace, name);
@@ -204,6 +213,9 @@ export class Store extends EventEmitter {
     next.metadata.creationTimestamp = current.metadata.creationTimestamp;
     next.metadata.namespace = current.metadata.namespace;
     if (current.metadata.deletionTimestamp) next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
+    // Only the server writes managedFields; what a client sends there is ignored.
+    if (current.metadata.managedFields) next.metadata.managedFields = clone(current.metadata.managedFields);
+    else delete next.metadata.managedFields;
     if (current.metadata.generation !== undefined) {
       const specChanged = JSON.stringify(current.spec) !== JSON.stringify(next.spec);
       next.metadata.generation = current.metadata.generation + (specChanged && !opts.statusOnly ? 1 : 0);
@@ -213,6 +225,7 @@ export class Store extends EventEmitter {
       // No-op updates keep the resourceVersion and send no watch event, like the real apiserver.
       return clone(current);
     }
+    if (opts.manager) recordManagedFields(current, next, opts.manager, { operation: opts.operation, subresource: opts.statusOnly ? 'status' : undefined });
     this.revision++;
     next.metadata.resourceVersion = String(this.revision);
     this.bucket(t).set(objectKey(current.metadata.namespace, name), next);
@@ -221,12 +234,12 @@ export class Store extends EventEmitter {
   }
 
   /** Read-modify-write for controllers; returns undefined when the object is gone. */
-  mutate(t: ResourceType, namespace: string | undefined, name: string, fn: (o: KObject) => void, statusOnly = false): KObject | undefined {
+  mutate(t: ResourceType, namespace: string | undefined, name: string, fn: (o: KObject) => void, statusOnly = false, write: WriteOptions = {}): KObject | undefined {
     const current = this.peek(t, namespace, name);
     if (!current) return undefined;
     const next = clone(current);
     fn(next);
-    return this.update(t, next, { statusOnly });
+    return this.update(t, next, { statusOnly, ...write });
   }
 
   delete(t: ResourceType, namespace: string | undefined, name: string, preconditionUid?: string): KObject {

@@ -1,23 +1,24 @@
-// What the vCluster syncer container does at start (reference §3, EnsureCerts), what a deployed etcd pod
-// checks, and the syncer's TLS endpoint (the pod's port 8443). PKI validation uses node:crypto only, so
-// it is graded independently of the plugin's own crypto code.
+// What the vCluster syncer container does at start (reference §3; pkg/certs/ensure.go EnsureCerts, with
+// start-up renewal for the versions that have it), what a deployed etcd pod checks, and what the pod then
+// serves on 8443 (syncer proxy) and 6443 (kube-apiserver), see serving.ts. PKI validation uses
+// node:crypto only, so it is graded independently of the plugin's own crypto code.
 
 import { X509Certificate, createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
-import { mkdir, readFile, readdir, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { CERT_MAP, SECRET_KEY_TO_FILE } from './certmap.js';
 import type { KObject, Store } from './store.js';
 import { typeByKind } from './resources.js';
+import { leafsNeedRenewal, readPkiDir as readTree, removeLeafFiles, renewLeafs, secretFiles, syncSecret, VCLUSTER_MANAGER, writePki } from './renewal.js';
+import { APISERVER_PORT, PROXY_PORT, makeProxyCert, proxySans, type ServingConfig } from './serving.js';
 
-export interface ServingConfig {
-  cert: string;
-  key: string;
-  clientCa: string;
+export interface SyncerOptions {
+  /** EnsureCerts re-issues leafs with <= 90 days left (decided from the image tag by the caller) */
+  startupRenewal: boolean;
 }
+
+export type { ServingConfig };
 
 export interface ContainerStartResult {
   ok: boolean;
@@ -122,9 +123,12 @@ export function validatePki(files: Map<string, Buffer>, now = new Date()): strin
     const key = parseKey(keyFile, files.get(keyFile), problems);
     if (key && !keyMatches(parsed[0], key)) problems.push(`${keyFile}: private key does not match ${file}`);
   }
+  // kubeadm loads each CA with LoadCertificateAuthority (vendored k8s.io/kubernetes
+  // cmd/kubeadm/app/phases/certs/certs.go): it must be a CA within its dates (checked above); it need
+  // not be self-signed (a CA cross-signed by an older one, during a CA rollover, loads as well).
   for (const ca of CA_FILES) {
     const c = certs.get(ca)?.[0];
-    if (c && !verifies(c, c)) problems.push(`${ca}: CA certificate is not self-signed`);
+    if (c && !c.ca) problems.push(`${ca}: not a CA certificate (BasicConstraints CA:TRUE missing)`);
   }
   for (const [leaf, caFile] of Object.entries(ISSUER_OF)) {
     const l = certs.get(leaf)?.[0];
@@ -143,19 +147,28 @@ export function validatePki(files: Map<string, Buffer>, now = new Date()): strin
       problems.push(`sa.pub: unparsable public key: ${(e as Error).message}`);
     }
   }
-  // Kubeconfigs trust server-ca (the same certificate as ca.crt unless the CA is split) and carry a
-  // client certificate issued by ca.
-  const clientCa = certs.get('ca.crt')?.[0];
-  const trustedCa = certs.get('server-ca.crt')?.[0] ?? clientCa;
-  for (const kc of KUBECONFIGS) checkKubeconfig(kc, files.get(kc), clientCa, trustedCa, now, problems);
+  // controller-manager and scheduler connect to kube-apiserver on 127.0.0.1:6443 with their
+  // kubeconfigs (Go TLS): the served chain (apiserver.crt, leaf first) must verify against their
+  // certificate-authority-data, and kube-apiserver checks their client certificates against
+  // --client-ca-file=client-ca.crt (pkg/k8s/k8s.go). Go treats every certificate of a CA file as an anchor.
+  const served = certs.get('apiserver.crt') ?? [];
+  const clientCas = certs.get('client-ca.crt') ?? certs.get('ca.crt') ?? [];
+  for (const kc of KUBECONFIGS) checkKubeconfig(kc, files.get(kc), served, clientCas, now, problems);
   return problems;
+}
+
+/** Go's chain building, reduced: any anchor that issued the certificate ends the chain, else an intermediate does. */
+export function goVerifies(cert: X509Certificate, intermediates: X509Certificate[], anchors: X509Certificate[], depth = 0): boolean {
+  if (anchors.some((a) => a.raw.equals(cert.raw) || verifies(cert, a))) return true;
+  if (depth > 4) return false;
+  return intermediates.some((i) => !i.raw.equals(cert.raw) && i.ca && verifies(cert, i) && goVerifies(i, intermediates, anchors, depth + 1));
 }
 
 function checkKubeconfig(
   file: string,
   content: Buffer | undefined,
-  clientCa: X509Certificate | undefined,
-  trustedCa: X509Certificate | undefined,
+  servedChain: X509Certificate[],
+  clientCas: X509Certificate[],
   now: Date,
   problems: string[],
 ): void {
@@ -178,31 +191,16 @@ function checkKubeconfig(
     return;
   }
   const caCerts = parseCerts(`${file} certificate-authority-data`, Buffer.from(caData, 'base64'), problems);
-  if (caCerts[0] && trustedCa && !caCerts[0].raw.equals(trustedCa.raw)) {
-    problems.push(`${file}: certificate-authority-data is not the cluster CA (server-ca.crt)`);
+  const [leaf, ...chain] = servedChain;
+  if (caCerts.length && leaf && !goVerifies(leaf, chain, caCerts)) {
+    problems.push(`${file}: certificate-authority-data does not verify the certificate kube-apiserver serves (apiserver.crt)`);
   }
   const client = parseCerts(`${file} client certificate`, Buffer.from(certData, 'base64'), problems)[0];
   if (!client) return;
   checkValidity(`${file} client certificate`, client, now, problems);
-  if (clientCa && !verifies(client, clientCa)) problems.push(`${file}: client certificate not signed by ca.crt`);
+  if (clientCas.length && !goVerifies(client, [], clientCas)) problems.push(`${file}: client certificate not accepted by client-ca.crt`);
   const key = parseKey(`${file} client key`, Buffer.from(keyData, 'base64'), problems);
   if (key && !keyMatches(client, key)) problems.push(`${file}: client key does not match its certificate`);
-}
-
-async function readTree(dir: string, prefix = ''): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  let entries;
-  try {
-    entries = await readdir(join(dir, prefix), { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) for (const [k, v] of await readTree(dir, rel)) out.set(k, v);
-    else if (e.isFile()) out.set(rel, await readFile(join(dir, rel)));
-  }
-  return out;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -220,7 +218,7 @@ function firstPem(content: Buffer): Buffer {
  * The syncer's start: sync `<name>-certs` with /data/pki (the secret wins), create server-ca/client-ca
  * copies when missing, validate, and serve on success. `dataDir` is the host path of the pod's /data.
  */
-export async function startSyncer(store: Store, pod: KObject, dataDir: string): Promise<ContainerStartResult> {
+export async function startSyncer(store: Store, pod: KObject, dataDir: string, opts: SyncerOptions): Promise<ContainerStartResult> {
   const ns = pod.metadata.namespace as string;
   const name = pod.metadata.labels?.release ?? pod.metadata.name;
   const secretName = `${name}-certs`;
@@ -229,11 +227,27 @@ export async function startSyncer(store: Store, pod: KObject, dataDir: string): 
   const fail = (msg: string): ContainerStartResult => ({ ok: false, logs: [...logs, logLine('fatal', 'certs', msg)] });
 
   const secret = store.peek(SECRETS, ns, secretName);
-  if (secret) {
-    const data: Record<string, string> = secret.data ?? {};
-    for (const key of CERT_MAP.values()) {
-      if (key in data && !data[key]) return fail(`secret ${ns}/${secretName} is missing ${key} (empty value)`);
+  const get = (key: string) => (secret?.data?.[key] ? Buffer.from(secret.data[key], 'base64') : undefined);
+  // downloadCertsFromSecret refuses an empty certMap value, renewal or not.
+  for (const key of CERT_MAP.values()) {
+    const data: Record<string, string> = secret?.data ?? {};
+    if (key in data && !data[key]) return fail(`secret ${ns}/${secretName} is missing ${key} (empty value)`);
+  }
+  if (secret && opts.startupRenewal && leafsNeedRenewal(get)) {
+    // Download, drop every leaf, let "kubeadm" re-create them from the CAs, SyncSecret.
+    logs.push(logLine('info', 'certs', `leaf certificates in secret ${ns}/${secretName} are expiring soon, regenerating`));
+    try {
+      await writePki(pkiDir, secretFiles(secret));
+      await removeLeafFiles(pkiDir);
+      const renewed = await renewLeafs(await readTree(pkiDir), name, ns);
+      await writePki(pkiDir, renewed);
+      syncSecret(store, ns, secretName, renewed);
+    } catch (e) {
+      return fail(`ensure certs: regenerate certs: ${(e as Error).message}`);
     }
+    logs.push(logLine('info', 'certs', `renewed the leaf certificates of secret ${ns}/${secretName} from its CAs`));
+  } else if (secret) {
+    const data: Record<string, string> = secret.data ?? {};
     for (const [key, b64] of Object.entries(data)) {
       const file = SECRET_KEY_TO_FILE.get(key) ?? key;
       const target = join(pkiDir, file);
@@ -263,7 +277,7 @@ export async function startSyncer(store: Store, pod: KObject, dataDir: string): 
       },
       type: 'Opaque',
       data,
-    });
+    }, { manager: VCLUSTER_MANAGER });
     logs.push(logLine('info', 'certs', `created secret ${ns}/${secretName} from ${certFiles.length} files in /data/pki`));
   }
   // server-ca / client-ca are copies of ca, created only when missing.
@@ -283,14 +297,22 @@ export async function startSyncer(store: Store, pod: KObject, dataDir: string): 
     return fail(`invalid PKI in /data/pki: ${problems.join('; ')}`);
   }
   logs.push(logLine('info', 'certs', 'PKI in /data/pki is valid'));
-  logs.push(logLine('info', 'setup', 'vCluster apiserver is serving on :8443'));
+  const text = (f: string) => (files.get(f) as Buffer).toString('utf8');
+  let proxy: { cert: string; key: string };
+  try {
+    const sans = proxySans({ name, namespace: ns, serviceIp: store.peek(SERVICES, ns, name)?.spec?.clusterIP, podIp: pod.status?.podIP });
+    proxy = await makeProxyCert(text('server-ca.crt'), text('server-ca.key'), sans);
+  } catch (e) {
+    return fail(`error regenerating certificate: ${(e as Error).message}`);
+  }
+  logs.push(logLine('info', 'setup', `kube-apiserver is serving on 127.0.0.1:${APISERVER_PORT}, the syncer proxy on :${PROXY_PORT}`));
+  const auth = { clientCa: text('client-ca.crt'), requestHeaderCa: text('front-proxy-ca.crt') };
   return {
     ok: true,
     logs,
     serving: {
-      cert: (files.get('apiserver.crt') as Buffer).toString('utf8'),
-      key: (files.get('apiserver.key') as Buffer).toString('utf8'),
-      clientCa: (files.get('client-ca.crt') as Buffer).toString('utf8'),
+      [APISERVER_PORT]: { cert: text('apiserver.crt'), key: text('apiserver.key'), ...auth, requestHeaderAllowedNames: ['front-proxy-client'] },
+      [PROXY_PORT]: { ...proxy, ...auth, requestHeaderAllowedNames: [] },
     },
   };
 }
@@ -319,42 +341,4 @@ export function startEtcd(store: Store, pod: KObject): ContainerStartResult {
     return { ok: false, logs: [...logs, logLine('fatal', 'etcd', `invalid certificates in /run/config/pki: ${problems.join('; ')}`)] };
   }
   return { ok: true, logs: [...logs, logLine('info', 'etcd', 'serving client and peer traffic')] };
-}
-
-/** The vCluster API endpoint of one pod: HTTPS with apiserver.crt, client certificates verified by client-ca. */
-export function createSyncerServer(serving: ServingConfig, kubernetesVersion: string): https.Server {
-  const [major, minor] = kubernetesVersion.replace(/^v/, '').split('.');
-  const server = https.createServer(
-    { cert: serving.cert, key: serving.key, ca: serving.clientCa, requestCert: true, rejectUnauthorized: false },
-    (req: IncomingMessage, res: ServerResponse) => {
-      const json = (code: number, body: unknown) => {
-        res.writeHead(code, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (!(req.socket as TLSSocket).authorized) {
-        json(401, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
-        return;
-      }
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === '/version') {
-        json(200, {
-          major,
-          minor,
-          gitVersion: kubernetesVersion,
-          gitCommit: '0000000000000000000000000000000000000000',
-          gitTreeState: 'clean',
-          buildDate: '2025-01-01T00:00:00Z',
-          goVersion: 'go1.24.0',
-          compiler: 'gc',
-          platform: 'linux/amd64',
-        });
-      } else if (path === '/healthz' || path === '/livez' || path === '/readyz') {
-        res.writeHead(200, { 'Content-Type': 'text/plain' });
-        res.end('ok');
-      } else {
-        json(404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 });
-      }
-    },
-  );
-  return server;
 }

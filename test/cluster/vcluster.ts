@@ -23,6 +23,14 @@ export interface VClusterOptions {
   /** false: put `pki` only onto each replica's PVC (/data/pki), no secret (the syncer creates it) */
   createSecret?: boolean;
   deployedEtcd?: boolean;
+  /** members of the deployed etcd StatefulSet (default 1) */
+  etcdReplicas?: number;
+  /** update strategy of the deployed etcd StatefulSet (default RollingUpdate, as the chart leaves it) */
+  etcdUpdateStrategy?: 'RollingUpdate' | 'OnDelete';
+  /** start-up renewal on/off regardless of the version (default: the version decides, reference §0) */
+  startupRenewal?: boolean;
+  /** run vCluster's periodic cert watcher with this period, for versions that have it (default: off) */
+  certWatchIntervalMs?: number;
   distro?: 'k8s' | 'k3s' | 'k0s';
   /** paused as `vcluster pause` leaves it: replicas 0 + loft.sh/paused annotations */
   paused?: boolean;
@@ -44,11 +52,13 @@ function helmAnnotations(name: string, ns: string): Record<string, string> {
 }
 
 /** The helm values of `vc-config-<name>` (config.yaml), as far as a certificate tool reads them. */
-function configYaml(o: Required<Pick<VClusterOptions, 'name' | 'replicas' | 'distro' | 'deployedEtcd' | 'persistence'>>): string {
+function configYaml(o: Required<Pick<VClusterOptions, 'name' | 'replicas' | 'distro' | 'deployedEtcd' | 'persistence' | 'etcdReplicas'>>): string {
   return toYaml({
     controlPlane: {
       distro: { k8s: { enabled: o.distro === 'k8s' }, k3s: { enabled: o.distro === 'k3s' }, k0s: { enabled: o.distro === 'k0s' } },
-      backingStore: o.deployedEtcd ? { etcd: { deploy: { enabled: true } } } : { database: { embedded: { enabled: true } } },
+      backingStore: o.deployedEtcd
+        ? { etcd: { deploy: { enabled: true, statefulSet: { highAvailability: { replicas: o.etcdReplicas } } } } }
+        : { database: { embedded: { enabled: true } } },
       statefulSet: {
         highAvailability: { replicas: o.replicas },
         persistence: { volumeClaim: { enabled: o.persistence ? 'auto' : false } },
@@ -70,7 +80,7 @@ export function chartObjects(opts: VClusterOptions): ChartObjects {
     throw new Error('the vCluster chart uses a Deployment only without persistence: pass persistence: false or kind StatefulSet');
   }
   const labels = chartLabels(name, version);
-  const config = configYaml({ name, replicas, distro, deployedEtcd, persistence });
+  const config = configYaml({ name, replicas, distro, deployedEtcd, persistence, etcdReplicas: opts.etcdReplicas ?? 1 });
   const configHash = createHash('sha256').update(config).digest('hex');
   const selector = { matchLabels: { app: 'vcluster', release: name } };
   const image = opts.image ?? `ghcr.io/loft-sh/vcluster-pro:${version}`;
@@ -188,12 +198,12 @@ export function chartObjects(opts: VClusterOptions): ChartObjects {
       },
     });
   }
-  if (deployedEtcd) objects.push(...etcdObjects(name, ns, version));
+  if (deployedEtcd) objects.push(...etcdObjects(name, ns, version, opts.etcdReplicas ?? 1, opts.etcdUpdateStrategy ?? 'RollingUpdate'));
   objects.push(workload);
   return { workload, objects };
 }
 
-function etcdObjects(name: string, ns: string, version: string): KObject[] {
+function etcdObjects(name: string, ns: string, version: string, replicas: number, strategy: 'RollingUpdate' | 'OnDelete'): KObject[] {
   const labels = { app: 'vcluster-etcd', chart: `vcluster-${version}`, release: name, heritage: 'Helm' };
   const selector = { matchLabels: { app: 'vcluster-etcd', release: name } };
   return [
@@ -208,11 +218,11 @@ function etcdObjects(name: string, ns: string, version: string): KObject[] {
       kind: 'StatefulSet',
       metadata: { name: `${name}-etcd`, namespace: ns, labels, annotations: helmAnnotations(name, ns) },
       spec: {
-        replicas: 1,
+        replicas,
         selector,
         serviceName: `${name}-etcd-headless`,
         podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+        updateStrategy: strategy === 'OnDelete' ? { type: 'OnDelete' } : { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
         template: {
           metadata: { labels: { app: 'vcluster-etcd', release: name } },
           spec: {

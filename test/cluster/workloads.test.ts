@@ -84,7 +84,7 @@ test('broken PKIs crash-loop with a log that says why, and recover when the secr
     ['corrupt', withSecretKey(pki, 'apiserver.crt', Buffer.from('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')), /apiserver\.crt: unparsable certificate/],
     ['mismatch', withSecretKey(pki, 'apiserver.key', other.get('apiserver.key') as Buffer), /apiserver\.key: private key does not match apiserver\.crt/],
     ['issuer', withSecretKey(withFiles(pki, other, ['front-proxy-client.crt', 'front-proxy-client.key']), 'x', Buffer.alloc(0)), /front-proxy-client\.crt: not signed by front-proxy-ca\.crt/],
-    ['kubeconfig', withSecretKey(pki, 'admin.conf', other.get('admin.conf') as Buffer), /admin\.conf: certificate-authority-data is not the cluster CA/],
+    ['kubeconfig', withSecretKey(pki, 'admin.conf', other.get('admin.conf') as Buffer), /admin\.conf: certificate-authority-data does not verify the certificate kube-apiserver serves/],
     ['empty', { ...filesToSecretData(pki), 'etcd-peer.key': '' }, /is missing etcd-peer\.key \(empty value\)/],
   ];
   for (const [name, data, why] of cases) {

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse as parseYaml } from 'yaml';
 import { startCluster, typeByKind, type SimCluster } from '../cluster/index.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { execFileP, runCli, type CliResult } from './helpers.js';
 
 const SECRETS = typeByKind('Secret');

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, type SimCluster } from '../cluster/index.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { BINARY, DAY, freePort, execFileP, opensslFacts, ROOT, runCli, type CliResult } from './helpers.js';
 
 const test = suite('check e2e');

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, type SimCluster } from '../cluster/index.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { execFileP, freePort, opensslFacts, runCli } from './helpers.js';
 import { fingerprint, secretFiles, x509, type Files } from './pki-oracle.js';
 

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { typeByKind, type SimCluster } from '../cluster/index.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { BINARY, execFileP, type CliResult } from './helpers.js';
 import { secretFiles, type Files } from './pki-oracle.js';
 

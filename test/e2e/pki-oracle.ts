@@ -9,12 +9,12 @@ import { typeByKind, type SimCluster } from '../cluster/index.js';
 
 const SECRETS = typeByKind('Secret');
 const PODS = typeByKind('Pod');
-import { secretDataToFiles } from '../cluster/certmap.js';
+import { secretDataToFiles } from '../cluster/index.js';
 
 export type Files = Map<string, Buffer>;
 
 /** Leaf → issuing CA file (apiserver.crt: server-ca, which equals ca unless the CA is split). */
-export { ISSUER_OF as LEAFS, KUBECONFIGS } from '../cluster/syncer.js';
+export { ISSUER_OF as LEAFS, KUBECONFIGS } from '../cluster/index.js';
 export const CA_FILES = ['ca.crt', 'ca.key', 'server-ca.crt', 'server-ca.key', 'client-ca.crt', 'client-ca.key', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'etcd/ca.crt', 'etcd/ca.key'];
 
 export function x509(pem: Buffer | string): X509Certificate {

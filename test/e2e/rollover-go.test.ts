@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { finalizeRollover, startRollover } from '../../src/pki/rollover.js';
 import type { PkiFiles } from '../../src/pki/types.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { execFileP, freePort } from './helpers.js';
 
 const ETCD = '/usr/bin/etcd';

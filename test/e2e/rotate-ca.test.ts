@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, typeByKind, type SimCluster } from '../cluster/index.js';
-import { generatePki, type PkiOptions } from '../cluster/pkigen.js';
+import { generatePki, type PkiOptions } from '../cluster/index.js';
 import { BINARY, DAY, kubectlRaw, opensslFacts, runCli, type CliResult } from './helpers.js';
 import {
   KUBECONFIGS, LEAFS, fingerprint, keyMatches, kubeconfigCreds, opensslKeyIds, opensslProfile, opensslVerifies, podFiles, sameFiles, secretFiles, vclusterPods, x509, type Files,

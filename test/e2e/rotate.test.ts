@@ -9,7 +9,7 @@ import { startCluster, typeByKind, type SimCluster } from '../cluster/index.js';
 
 const SECRETS = typeByKind('Secret');
 const PODS = typeByKind('Pod');
-import { generatePki, type PkiOptions } from '../cluster/pkigen.js';
+import { generatePki, type PkiOptions } from '../cluster/index.js';
 import { execFileP, kubectlRaw, runCli } from './helpers.js';
 import {
   CA_FILES, KUBECONFIGS, LEAFS, certOf, fingerprint, keyMatches, kubeconfigCreds, opensslKeyIds, opensslProfile, opensslVerifies, podFiles, sameFiles, secretFiles, vclusterPods, x509, type Files,

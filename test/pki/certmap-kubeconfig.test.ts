@@ -17,7 +17,7 @@ import {
 } from '../../src/pki/certmap.js';
 import { parseKubeconfig, currentCredentials } from '../../src/pki/kubeconfig.js';
 import { replaceKubeconfigCredentials } from '../../src/pki/kubeconfig-edit.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { leaksKey } from './helpers.js';
 
 const test = suite('pki/certmap+kubeconfig');

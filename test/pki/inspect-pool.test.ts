@@ -6,7 +6,7 @@ import { startInspectPool, defaultThreads } from '../../src/flows/inspect-pool.j
 import { inspectPki } from '../../src/pki/inspect.js';
 import { packFiles, unpackFiles } from '../../src/pki/packed-files.js';
 import type { PkiFiles } from '../../src/pki/types.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { bundleInspectWorker } from '../../scripts/build-lib.mjs';
 
 const test = suite('inspect pool');

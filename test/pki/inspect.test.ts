@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inspectPki, diffPki } from '../../src/pki/inspect.js';
 import { comparePaths } from '../../src/pki/model.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { certBlocks, leaksKey, makeCert, opensslCert, opensslVerify, CA_EXT } from './helpers.js';
 import type { CertRow, PkiFiles } from '../../src/pki/types.js';
 

@@ -6,7 +6,7 @@ import { createHash, createPrivateKey, createPublicKey, X509Certificate } from '
 import { inspect } from 'node:util';
 import { createCA, generateKeyLike, randomSerialHex, reissueLeaf, KeyPair } from '../../src/pki/issue.js';
 import { parseCertificate } from '../../src/pki/x509.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { leaksKey, nodeCert, openssl, opensslCert, opensslVerify, profileText } from './helpers.js';
 import type { PkiFiles } from '../../src/pki/types.js';
 

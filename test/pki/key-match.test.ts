@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rsaKeyMatchesCertificate, rsaPublicKeyBits } from '../../src/pki/fast/key-match.js';
 import { certMatchesKey, parseCertificate } from '../../src/pki/x509.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { CA_EXT, certBlocks, makeCert, openssl, opensslKeyMatches, withTmp, type MadeCert } from './helpers.js';
 
 const test = suite('pki/key-match');

@@ -11,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { finalizeRollover, rolloverState, RolloverRefused, startRollover } from '../../src/pki/rollover.js';
 import type { PkiFiles } from '../../src/pki/types.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { certBlocks, opensslKeyMatches, opensslVerify } from './helpers.js';
 
 const test = suite('CA rollover');

@@ -10,7 +10,7 @@ import { refusalAsUserError } from '../../src/flows/rotate.js';
 import { inspectPki } from '../../src/pki/inspect.js';
 import { applyCARotation, applyLeafRotation, planCARotation, planLeafRotation, RotationRefusal, type RefusalKind, type RotationPlan } from '../../src/pki/rotation.js';
 import { verifyPki } from '../../src/pki/verify.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { leaksKey, opensslCert, opensslKeyMatches, opensslVerify, profileText } from './helpers.js';
 import type { PkiFiles } from '../../src/pki/types.js';
 

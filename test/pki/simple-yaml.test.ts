@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readSimpleYaml } from '../../src/pki/fast/simple-yaml.js';
 import { parseKubeconfig } from '../../src/pki/kubeconfig.js';
-import { buildKubeconfig, generatePki } from '../cluster/pkigen.js';
+import { buildKubeconfig, generatePki } from '../cluster/index.js';
 
 const test = suite('pki/simple-yaml');
 

@@ -6,7 +6,7 @@ import { decodeBase64, encodePem, splitPem } from '../../src/pki/pem.js';
 import { parseCertificate, parseCertificates, certMatchesKey, extensionOids, isIssuedBy, isSelfSigned, readSanNamesWithJsrsasign } from '../../src/pki/x509.js';
 import { readSanNames } from '../../src/pki/fast/san.js';
 import jsrsasign from '../../src/pki/fast/jsrsasign.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { createCA, generateKeyLike } from '../../src/pki/issue.js';
 import { CA_EXT, certBlocks, leaksKey, makeCert, nodeCert, openssl, opensslCert, withTmp, type MadeCert } from './helpers.js';
 import type { CertInfo } from '../../src/pki/types.js';

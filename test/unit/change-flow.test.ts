@@ -14,7 +14,7 @@ import { CALL_NEEDS, permissionKey, restartNeeds, type PortCall } from '../../sr
 import type { VCluster } from '../../src/kube/discovery.js';
 import { STATE_ANNOTATION } from '../../src/kube/secrets.js';
 import type { PkiFiles } from '../../src/pki/types.js';
-import { generatePki } from '../cluster/pkigen.js';
+import { generatePki } from '../cluster/index.js';
 import { FakeCluster, FakePort, PKI, ProcessStopped, sameFiles } from './fake-port.js';
 
 const test = suite('change flow through the fake port');
