@@ -50,6 +50,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures = [];
+const skips = [];
 
 async function step(name, cmd, args) {
   const r = await run(cmd, args);
@@ -108,6 +109,7 @@ async function worker() {
       failed += 1; // crashed before uvu could report
     }
     if (!ok) failures.push(label);
+    for (const m of r.out.matchAll(/^skip( part)?: (.*)$/gm)) skips.push(`${label}: ${m[2]}`);
   }
 }
 await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
@@ -119,6 +121,7 @@ try {
 }
 
 if (files.length === 0) { process.stdout.write('no test files matched\n'); failed++; }
+if (skips.length) process.stdout.write(`\nskipped (and why):\n${skips.map((s) => `  - ${s}`).join('\n')}\n`);
 if (failures.length) process.stdout.write(`\nfailed: ${failures.join(', ')}\n`);
 process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
 process.exitCode = failed > 0 ? 1 : 0;

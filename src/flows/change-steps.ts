@@ -17,7 +17,7 @@ import { BACKUP_ROOT, STAGING_DIR } from '../kube/pod-files.js';
 import { PKI_DIR, certsSecretName } from '../kube/pki-source.js';
 import { SecretConflictError, STATE_ANNOTATION } from '../kube/secrets.js';
 import type { ChangeOptions, ChangeReport, ChangeSpec, ComputedChange } from './change.js';
-import { formatMarker, isUnfinished, parseMarker, resumeCommand, undoCommand, type MarkerState } from './change-marker.js';
+import { formatMarker, isUnfinished, parseMarker, type MarkerState } from './change-marker.js';
 
 export interface Run {
   port: ChangePort;
@@ -280,7 +280,7 @@ export async function commit(run: Run): Promise<void> {
   done(run, 'commit');
 }
 
-function marker(run: Run, state: MarkerState): string {
+export function marker(run: Run, state: MarkerState): string {
   return formatMarker({ state, stamp: run.report.stamp, kind: run.spec.kind });
 }
 
@@ -322,86 +322,7 @@ export async function pruneBackups(run: Run): Promise<void> {
   }
 }
 
-/** Runs the steps after the commit; on failure rolls back (or says exactly how to). */
-export async function afterCommit(run: Run, steps: () => Promise<void>): Promise<void> {
-  try {
-    await steps();
-  } catch (err) {
-    await recover(run, err);
-  }
-}
-
-async function recover(run: Run, err: unknown): Promise<never> {
-  const { report, opts, spec } = run;
-  const vc = run.port.vc;
-  report.error = errMessage(err);
-  const stamp = report.stamp;
-  const commands = `finish it with "${resumeCommand(vc)}", or go back with "${undoCommand(vc, stamp)}"`;
-  if (err instanceof SecretConflictError) {
-    // Someone wrote the Secret after our commit: a rollback would overwrite them. Stop and say so.
-    report.state = 'unknown';
-    const now = await run.port.readCertsSecret().catch(() => undefined);
-    report.recovery = `The Secret now holds ${now ? describeHeld(now.files, run.change!.files, run.current!.files) : 'something that could not be read'}; check it with "kubectl vcluster-certs check ${vc.name} -n ${vc.namespace}", then ${commands}.`;
-    throw new UserError(`${spec.kind} stopped after the commit: secret ${certsSecretName(vc.name)} was changed by ${describeWriter(err.changedBy)} after our write; nothing of theirs was overwritten. ${report.recovery}`, EXIT.PARTIAL, err);
-  }
-  if (opts.noRollback) {
-    report.recovery = `The new PKI stays committed: ${commands}.`;
-    throw new UserError(`${spec.kind} failed after the new PKI was committed: ${report.error}; --no-rollback was given, so the vCluster is left with the new PKI in the Secret. ${report.recovery}`, EXIT.PARTIAL, err);
-  }
-  opts.progress(`failed: ${report.error}; rolling back to the backup`);
-  try {
-    await rollBack(run);
-  } catch (rbErr) {
-    report.state = 'unknown';
-    report.recovery = `Restore the previous PKI by hand with: ${undoCommand(vc, stamp)}`;
-    const why = rbErr instanceof SecretConflictError
-      ? `secret ${certsSecretName(vc.name)} was changed by ${describeWriter(rbErr.changedBy)} after our commit, so the rollback did not overwrite it`
-      : errMessage(rbErr);
-    throw new UserError(`${spec.kind} failed (${report.error}) and the rollback failed too (${why}); the vCluster's state is unknown. ${report.recovery}`, EXIT.PARTIAL, rbErr);
-  }
-  report.state = 'all-old';
-  report.result = 'rolled-back';
-  done(run, 'rollback');
-  throw new UserError(`${spec.kind} failed: ${report.error}; rolled back: the vCluster has its previous PKI again (backup secret ${report.backups.secret})`, EXIT.BROKEN, err);
-}
-
-/** "the new PKI", "the old PKI", or what it is otherwise, in words. */
-function describeHeld(now: PkiFiles, ours: PkiFiles, old: PkiFiles): string {
-  if (diffPki(now, ours).equal) return 'the new PKI';
-  if (diffPki(now, old).equal) return 'the previous PKI';
-  const ca = (f: PkiFiles) => f.get('ca.crt')?.toString('base64');
-  if (ca(now) === ca(ours)) return 'the new CAs with leafs written by someone else';
-  if (ca(now) === ca(old)) return 'the previous CAs with leafs written by someone else';
-  return 'a PKI that is neither the previous nor the new one';
-}
-
-/**
- * Puts the preflight PKI back into the Secret (guarded by our commit's version) and every
- * reachable disk, restarts everything together, verifies, and marks it rolled back.
- */
-export async function rollBack(run: Run): Promise<void> {
-  const { port, opts } = run;
-  const old = run.current!.files;
-  // A vCluster that was down before (an expired one) is "back" once its old PKI is; it need not turn Ready.
-  const wasRunning = port.vc.status === 'Running';
-  run.guard = await port.writeCertsSecret(run.guard!, old, { [STATE_ANNOTATION]: marker(run, 'rolling-back') });
-  for (const pod of (await port.listPods()).filter((p) => p.ready)) {
-    await port.stageInPod(pod.name, old).then(() => port.swapInPod(pod.name)).catch(() => undefined);
-  }
-  // Everything together: after a failed change the replicas may hold different PKIs.
-  try {
-    await port.restart('all-at-once', opts.timeoutMs, opts.progress);
-    const outcome = await port.verify(old, run.change!.files);
-    run.guard = outcome.resourceVersion;
-  } catch (err) {
-    if (wasRunning) throw err;
-  }
-  const now = await port.readCertsSecret();
-  if (now.resourceVersion !== run.guard) throw changedUnderUs(run, now.lastWriter);
-  run.guard = await port.writeCertsSecret(run.guard!, now.files, { [STATE_ANNOTATION]: marker(run, 'rolled-back') });
-}
-
-function changedUnderUs(run: Run, writer: string | undefined): SecretConflictError {
+export function changedUnderUs(run: Run, writer: string | undefined): SecretConflictError {
   return new SecretConflictError(`secret ${certsSecretName(run.port.vc.name)} was changed by ${describeWriter(writer)} after our write`, EXIT.PARTIAL, undefined, writer);
 }
 

@@ -3,23 +3,17 @@
 // rollBack to the backup when anything after the commit fails. The vCluster ends all-old or
 // all-new, and the report says which. What the steps need from the cluster goes through a
 // ChangePort (src/kube/change-port.ts).
-import type { PkiFiles } from '../pki/types.js';
+import type { PkiFiles, PlanLine } from '../pki/types.js';
 import type { ChangePort, RestartMode } from '../kube/change-port.js';
 import {
-  afterCommit, apply, backup, beforeCommit, commit, confirm, lock, markDone, plan, preflight, pruneBackups,
+  apply, backup, beforeCommit, commit, confirm, lock, markDone, plan, preflight, pruneBackups,
   stage, startRun, unlock, verify, type Run,
 } from './change-steps.js';
+import { afterCommit } from './change-rollback.js';
 
 export type ChangeKind = 'rotate' | 'rotate-ca' | 'restore';
 
-export interface PlanLine {
-  file: string;
-  action: string;
-  oldExpiry?: string;
-  newExpiry?: string;
-  keyType?: string;
-  note?: string;
-}
+export type { PlanLine } from '../pki/types.js';
 
 export interface ComputedChange {
   /** the complete PKI to commit */

@@ -125,10 +125,17 @@ export function uniquePermissions(list: Iterable<Permission>): Permission[] {
   return [...seen.values()];
 }
 
-/** Who last wrote the Secret, from managedFields: the newest entry's manager. */
+/** The field manager our writes carry, so managedFields tell them from vCluster's and others'. */
+export const FIELD_MANAGER = 'kubectl-vcluster-certs';
+
+/**
+ * Who last wrote the Secret, from managedFields: the newest entry's manager. Times have whole
+ * seconds, so on a tie another writer wins over us: it wrote after we read, or we would not ask.
+ */
 export function lastWriter(secret: V1Secret): string | undefined {
   const entries = [...(secret.metadata?.managedFields ?? [])].filter((e) => e.manager);
-  entries.sort((a, b) => new Date(b.time ?? 0).getTime() - new Date(a.time ?? 0).getTime());
+  const time = (e: (typeof entries)[number]) => new Date(e.time ?? 0).getTime();
+  entries.sort((a, b) => time(b) - time(a) || Number(a.manager === FIELD_MANAGER) - Number(b.manager === FIELD_MANAGER));
   return entries[0]?.manager;
 }
 
@@ -162,7 +169,7 @@ export class KubeChangePort implements ChangePort {
       data: secretDataFromFiles(files, { includeUnknown: true }),
     };
     try {
-      this.secret = await this.kube.core.replaceNamespacedSecret({ name, namespace: this.ns, body }, this.kube.opts);
+      this.secret = await this.kube.core.replaceNamespacedSecret({ name, namespace: this.ns, body, fieldManager: FIELD_MANAGER }, this.kube.opts);
       return this.secret.metadata?.resourceVersion ?? '';
     } catch (err) {
       if (apiStatusCode(err) !== 409) throw this.kube.explain(`update secret ${this.ns}/${name}`, err);

@@ -27,7 +27,7 @@ import { replaceKubeconfigCredentials } from './kubeconfig-edit.js';
 import { currentCredentials, parseKubeconfig } from './kubeconfig.js';
 import { encodePem, splitPem } from './pem.js';
 import { isSelfSigned, isIssuedBy, parseCertificate, parseCertificates } from './x509.js';
-import type { CertInfo, PkiFiles } from './types.js';
+import type { CertInfo, PkiFiles, PlanLine } from './types.js';
 
 const DAY_MS = 86_400_000;
 const MIN_VALIDITY_MS = 90 * DAY_MS;
@@ -50,18 +50,10 @@ export interface RolloverState {
   crossSigned: CertInfo;
 }
 
-export interface RolloverLine {
-  file: string;
-  action: string;
-  oldExpiry?: string;
-  newExpiry?: string;
-  keyType?: string;
-  note?: string;
-}
 
 export interface RolloverResult {
   files: PkiFiles;
-  lines: RolloverLine[];
+  lines: PlanLine[];
   warnings: string[];
 }
 
@@ -131,7 +123,7 @@ function keyPairFrom(pem: Buffer): KeyPair {
 }
 
 /** Re-issues a leaf file (or a kubeconfig's client certificate) with a new key from `signer`. */
-async function reissue(files: PkiFiles, out: PkiFiles, path: string, signer: Signer, opts: RolloverOptions, chain: string, caDataPem: string): Promise<RolloverLine> {
+async function reissue(files: PkiFiles, out: PkiFiles, path: string, signer: Signer, opts: RolloverOptions, chain: string, caDataPem: string): Promise<PlanLine> {
   const isKubeconfig = KUBECONFIGS.includes(path);
   const oldPem = isKubeconfig ? currentCredentials(parseKubeconfig(files.get(path)!)).user.clientCertificateData : files.get(path);
   if (!oldPem) throw new RolloverRefused(`${path} has no certificate to re-issue: repair the PKI first`);
@@ -175,7 +167,7 @@ export async function startRollover(files: PkiFiles, opts: RolloverOptions): Pro
   out.set('client-ca.crt', Buffer.from(crossPem + oldCaPem));
   out.set('client-ca.key', keyPem);
   const signer: Signer = { cert: self, key: newKey.privateKey };
-  const lines: RolloverLine[] = [
+  const lines: PlanLine[] = [
     { file: 'ca.crt', action: 'create', oldExpiry: iso(old.notAfter), newExpiry: iso(cross.notAfter), keyType: newKey.describe(), note: 'the new CA cross-signed by the old one (new key)' },
     { file: 'server-ca.crt', action: 'copy', newExpiry: iso(cross.notAfter), note: 'copy of ca.crt (one certificate: the controller-manager signs with it)' },
     { file: 'client-ca.crt', action: 'create', newExpiry: iso(cross.notAfter), note: 'the cross-signed new CA + the old CA: client certificates of both are accepted' },
@@ -212,7 +204,7 @@ export function finalizeRollover(files: PkiFiles, opts: Pick<RolloverOptions, 'n
   const leaf = apiserver && splitPem(apiserver).find((b) => b.label === 'CERTIFICATE');
   if (leaf) out.set('apiserver.crt', Buffer.from(encodePem('CERTIFICATE', leaf.der)));
   for (const p of KUBECONFIGS.filter((x) => files.has(x))) out.set(p, Buffer.from(replaceKubeconfigCredentials(files.get(p)!, { caPem: selfPem })));
-  const lines: RolloverLine[] = [
+  const lines: PlanLine[] = [
     { file: 'ca.crt', action: 'finalize', oldExpiry: iso(state.crossSigned.notAfter), newExpiry: iso(self.notAfter), keyType: describeKey(key.algorithm === 'RSA' ? { algorithm: 'RSA', bits: key.bits } : { algorithm: 'EC', curve: key.curve }), note: 'the new CA alone, self-signed (same key)' },
     { file: 'server-ca.crt', action: 'copy', newExpiry: iso(self.notAfter), note: 'copy of ca.crt' },
     { file: 'client-ca.crt', action: 'copy', newExpiry: iso(self.notAfter), note: 'copy of ca.crt: client certificates of the old CA are no longer accepted' },

@@ -72,3 +72,13 @@ export interface CertRow {
   /** path of the PKI file holding the certificate that issued this one (itself for a self-signed CA) */
   issuedBy?: string;
 }
+
+/** One line of a change's plan: what happens to a file, with expiries before and after. */
+export interface PlanLine {
+  file: string;
+  action: string;
+  oldExpiry?: string;
+  newExpiry?: string;
+  keyType?: string;
+  note?: string;
+}

@@ -31,6 +31,7 @@ test('the official Node binary holds exactly one ICU common data package, with t
 const nm = ['/usr/bin/nm', '/bin/nm'].find((p) => fs.existsSync(p));
 const elfX64 = node.readUInt32BE(0) === 0x7f454c46 && process.arch === 'x64';
 const why = !nm ? ' (skipped: nm not installed)' : !elfX64 ? ' (skipped: host is not linux-x64)' : '';
+if (why) console.log(`skip: ICU package length vs nm -S${why}`);
 (why ? test.skip : test)(`package length computed from its last bundle equals the icudt_dat symbol size from nm -S (linux-x64)${why}`, () => {
   const r = spawnSync(nm!, ['-S', B.LOCAL_NODE], { encoding: 'utf8', maxBuffer: 256 << 20 });
   assert.is(r.status, 0, r.stderr);

@@ -52,6 +52,7 @@ export type { KObject } from './store.js';
 export { Store } from './store.js';
 export { Faults } from './faults.js';
 export { validatePki, ISSUER_OF, KUBECONFIGS } from './syncer.js';
+export { kubectlPortForward } from './testutil.js';
 export { generatePki, buildKubeconfig, type PkiOptions } from './pkigen.js';
 export { secretDataToFiles } from './certmap.js';
 export { RESOURCE_TYPES, typeByKind } from './resources.js';

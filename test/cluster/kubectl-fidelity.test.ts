@@ -8,13 +8,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, SimCluster, typeByKind } from './index.js';
-import { run, testPki, RunResult } from './testutil.js';
+import { kubectlPortForward, run, testPki, RunResult } from './testutil.js';
 
 const CANDIDATES: { label: string; path: string }[] = [
   { label: 'kubectl (system, 1.32)', path: '/usr/bin/kubectl' },
@@ -69,8 +68,13 @@ const minors = await Promise.all(CANDIDATES.map((c) => clientMinor(c.path)));
 
 for (const [index, candidate] of CANDIDATES.entries()) {
   const test = suite(`real ${candidate.label} against the simulator`);
+  /** A skipped test that says so: the runner lists every `skip:` line at the end. */
+  const skipNamed = (name: string) => {
+    console.log(`skip: ${name}`);
+    test.skip(name, () => undefined);
+  };
   if (!existsSync(candidate.path)) {
-    test.skip(`${candidate.label}: binary not installed at ${candidate.path}`, () => undefined);
+    skipNamed(`${candidate.label}: binary not installed at ${candidate.path}`);
     test.run();
     continue;
   }
@@ -138,7 +142,7 @@ for (const [index, candidate] of CANDIDATES.entries()) {
 
   const execCase = webSocketExec
     ? test
-    : (name: string) => test.skip(`${candidate.label}: ${name} (SPDY exec, not simulated)`, () => undefined);
+    : (name: string) => skipNamed(`${candidate.label}: ${name} (SPDY exec, not simulated)`);
 
   execCase('exec without stdin returns the pod file', async () => {
     const out = await ok(['-n', ns, 'exec', 'vc-0', '-c', 'syncer', '--', 'cat', '/data/pki/ca.crt']);
@@ -167,7 +171,7 @@ for (const [index, candidate] of CANDIDATES.entries()) {
   // kubectl 1.31+ tunnels SPDY through a WebSocket for port-forward; older ones speak plain SPDY.
   const portForwardCase = minors[index] >= 31
     ? test
-    : (name: string) => test.skip(`${candidate.label}: ${name} (plain SPDY port-forward, not simulated)`, () => undefined);
+    : (name: string) => skipNamed(`${candidate.label}: ${name} (plain SPDY port-forward, not simulated)`);
 
   portForwardCase('port-forward to 8443 (syncer proxy) and 6443 (kube-apiserver); kubectl talks to both with the admin.conf', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pf-'));
@@ -182,25 +186,10 @@ for (const [index, candidate] of CANDIDATES.entries()) {
       `users: [{name: s, user: {client-certificate-data: ${b64('apiserver-etcd-client.crt')}, client-key-data: ${b64('apiserver-etcd-client.key')}}}]`,
       'contexts: [{name: s, context: {cluster: s, user: s}}]', '',
     ].join('\n'), { mode: 0o600 });
-    const child = spawn(candidate.path, ['--kubeconfig', env.cluster.kubeconfigPath, '-n', ns, 'port-forward', 'pod/vc-0', ':8443', ':6443'],
-      { env: { ...process.env, KUBECACHEDIR: join(env.cacheRoot, String(index)) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pf = await kubectlPortForward(candidate.path, env.cluster.kubeconfigPath, ns, 'vc-0', [8443, 6443],
+      { ...process.env, KUBECACHEDIR: join(env.cacheRoot, String(index)) });
+    const local: Record<string, number> = { '8443': pf.local[8443]!, '6443': pf.local[6443]! };
     try {
-      const local = await new Promise<Record<string, number>>((resolve, reject) => {
-        const found: Record<string, number> = {};
-        let out = '';
-        const timer = setTimeout(() => reject(new Error(`kubectl port-forward did not start: ${out}`)), 15_000);
-        const onData = (d: Buffer) => {
-          out += d;
-          for (const m of out.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g)) found[m[2]!] = Number(m[1]);
-          if (found['8443'] && found['6443']) {
-            clearTimeout(timer);
-            resolve(found);
-          }
-        };
-        child.stdout.on('data', onData);
-        child.stderr.on('data', onData);
-        child.on('exit', () => reject(new Error(`kubectl port-forward exited: ${out}`)));
-      });
       const apiserver = new X509Certificate(env.pki.get('apiserver.crt') as Buffer);
       for (const port of ['8443', '6443']) {
         const r = await run(candidate.path, ['--kubeconfig', adminConf, '--server', `https://127.0.0.1:${local[port]}`, '--request-timeout', '10s', 'get', '--raw', '/version'],
@@ -215,7 +204,7 @@ for (const [index, candidate] of CANDIDATES.entries()) {
         assert.match(anonymous.stderr, /Unauthorized/, `${port} refuses a certificate of another CA: ${anonymous.stderr}`);
       }
     } finally {
-      child.kill();
+      pf.stop();
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -262,7 +251,7 @@ for (const [index, candidate] of CANDIDATES.entries()) {
   // kubectl <= 1.28 checks field validation support with the protobuf OpenAPI v2, which is not served.
   const manifestCase = minors[index] >= 29
     ? test
-    : (name: string) => test.skip(`${candidate.label}: ${name} (needs protobuf OpenAPI v2, not simulated)`, () => undefined);
+    : (name: string) => skipNamed(`${candidate.label}: ${name} (needs protobuf OpenAPI v2, not simulated)`);
 
   manifestCase('create -f and apply -f (server-side field validation via the minimal OpenAPI v3)', async () => {
     const manifest = (value: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: applied\n  namespace: ${ns}\nstringData:\n  key: ${value}\n`;

@@ -77,3 +77,36 @@ export async function upgradeError(url: string, kubeconfig: string, path: string
     });
   });
 }
+
+/**
+ * `kubectl port-forward pod/POD :PORT...` with the real kubectl: resolves with the local port of each
+ * remote port once kubectl says it is forwarding; stop() ends it.
+ */
+export async function kubectlPortForward(
+  kubectl: string, kubeconfig: string, namespace: string, pod: string, ports: number[], env: Record<string, string | undefined> = process.env,
+): Promise<{ local: Record<number, number>; stop(): void }> {
+  const child = spawn(kubectl, ['--kubeconfig', kubeconfig, '-n', namespace, 'port-forward', `pod/${pod}`, ...ports.map((p) => `:${p}`)],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const local = await new Promise<Record<number, number>>((resolve, reject) => {
+      const found: Record<number, number> = {};
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`kubectl port-forward did not start: ${out}`)), 15_000);
+      const onData = (d: Buffer) => {
+        out += d;
+        for (const m of out.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g)) found[Number(m[2])] = Number(m[1]);
+        if (ports.every((p) => found[p])) {
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('exit', () => reject(new Error(`kubectl port-forward exited: ${out}`)));
+    });
+    return { local, stop: () => child.kill() };
+  } catch (err) {
+    child.kill();
+    throw err;
+  }
+}

@@ -2,13 +2,12 @@
 // replicas and a deployed etcd. At every phase the real kubectl (Go TLS) connects through a
 // port-forward to the pod's 8443 (the syncer's proxy) and 6443 (kube-apiserver) with the old and
 // the new admin kubeconfig, and the outcome is read from one table.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCluster, type SimCluster } from '../cluster/index.js';
+import { kubectlPortForward, startCluster, type SimCluster } from '../cluster/index.js';
 import { generatePki } from '../cluster/index.js';
 import { execFileP, runCli } from './helpers.js';
 import { secretFiles, type Files } from './pki-oracle.js';
@@ -36,27 +35,10 @@ const WORKS: Record<Phase, { old: boolean; new: boolean }> = {
   aborted: { old: true, new: false },
 };
 
-/** kubectl port-forward to the pod's 8443 and 6443; returns the local ports and a stop function. */
+/** kubectl port-forward to the pod's 8443 and 6443. */
 async function forward(ns: string, pod: string): Promise<{ ports: Record<'8443' | '6443', number>; stop(): void }> {
-  const child = spawn('kubectl', ['--kubeconfig', cluster.kubeconfigPath, '-n', ns, 'port-forward', `pod/${pod}`, ':8443', ':6443'],
-    { env: { ...process.env, KUBECACHEDIR: join(scratch, 'cache') }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const ports = await new Promise<Record<'8443' | '6443', number>>((resolve, reject) => {
-    const found: Record<string, number> = {};
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`kubectl port-forward did not start: ${out}`)), 15_000);
-    const onData = (d: Buffer) => {
-      out += d;
-      for (const m of out.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g)) found[m[2]!] = Number(m[1]);
-      if (found['8443'] && found['6443']) {
-        clearTimeout(timer);
-        resolve(found as Record<'8443' | '6443', number>);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', () => reject(new Error(`kubectl port-forward exited: ${out}`)));
-  });
-  return { ports, stop: () => child.kill() };
+  const pf = await kubectlPortForward('kubectl', cluster.kubeconfigPath, ns, pod, [8443, 6443], { ...process.env, KUBECACHEDIR: join(scratch, 'cache') });
+  return { ports: { '8443': pf.local[8443]!, '6443': pf.local[6443]! }, stop: pf.stop };
 }
 
 /** `kubectl get --raw /version` with a kubeconfig, against a local port: true when it answers. */

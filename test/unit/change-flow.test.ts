@@ -203,6 +203,25 @@ test('rollback guarded too: a write behind our back during the rollback stops it
   assert.is(c.secret.manager, 'other-admin');
 });
 
+test("the rollback goes over vCluster's own renewal of what we committed (our restart set it off), not over anyone else", async () => {
+  const c = new FakeCluster(OLD, 1);
+  c.faults.push({ call: 'verify', nth: 1, kind: 'error' });
+  let writes = 0;
+  c.beforeCall = (call) => {
+    if (call === 'writeCertsSecret' && ++writes === 2) {
+      const renewed = new Map(c.secret.files);
+      renewed.set('apiserver.crt', Buffer.from(`${renewed.get('apiserver.crt')}\n`));
+      c.writeBehind(renewed, 'vcluster');
+    }
+  };
+  const said: string[] = [];
+  const r = await attempt(runChange(c.port(), spec(), options({ progress: (l) => said.push(l) })));
+  assert.is(r.code, EXIT.BROKEN, r.message);
+  assert.match(r.message, /rolled back: the vCluster has its previous PKI again/);
+  assert.is(state(c), 'all-old');
+  assert.ok(said.some((l) => /vCluster renewed the committed leafs when it restarted; the rollback replaces them too/.test(l)));
+});
+
 test('SIGINT before the commit: staging removed, Lease released, backup kept, exit 2', async () => {
   const c = new FakeCluster(OLD, 2);
   const ac = new AbortController();
