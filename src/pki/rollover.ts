@@ -20,7 +20,8 @@
 // Finalize: ca, server-ca and client-ca become N alone (self-signed again), apiserver.crt loses the
 // chain; certificates signed by the old CA stop being accepted. Abort is a restore of the backup
 // taken at the start.
-import { BACKDATE_MS, createCA, crossSignCA, generateKeyLike, KeyPair, loadSigner, reissueLeafWith, type Signer } from './issue.js';
+import { BACKDATE_MS, generateKeyLike, KeyPair, loadSigner, reissueLeafWith, type Signer } from './issue.js';
+import { createCA, crossSignCA } from './issue-ca.js';
 import { createPublicKey } from 'node:crypto';
 import { describeKey, normalizeCurve, parsePrivateKey } from './keys.js';
 import { replaceKubeconfigCredentials } from './kubeconfig-edit.js';

@@ -3,9 +3,10 @@
 
 import { DEFAULT_CA_COMMON_NAMES, KUBECONFIG_FILES, LEAF_CERT_FILES, LEAF_ISSUERS, ROOT_CA_FILES, keyPathFor } from './certmap.js';
 import {
-  BACKDATE_MS, createCA, generateKeyLike, keySpecOf, reissueLeafWith, truncateToSeconds,
+  BACKDATE_MS, generateKeyLike, keySpecOf, reissueLeafWith, truncateToSeconds,
   type KeyPair, type KeySpec, type Signer,
 } from './issue.js';
+import { createCA } from './issue-ca.js';
 import { describeKey } from './keys.js';
 import { PkiModel } from './model.js';
 import {

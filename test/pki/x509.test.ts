@@ -7,7 +7,8 @@ import { parseCertificate, parseCertificates, certMatchesKey, extensionOids, isI
 import { readSanNames } from '../../src/pki/fast/san.js';
 import jsrsasign from '../../src/pki/fast/jsrsasign.js';
 import { generatePki } from '../cluster/index.js';
-import { createCA, generateKeyLike } from '../../src/pki/issue.js';
+import { generateKeyLike } from '../../src/pki/issue.js';
+import { createCA } from '../../src/pki/issue-ca.js';
 import { CA_EXT, certBlocks, leaksKey, makeCert, nodeCert, openssl, opensslCert, withTmp, type MadeCert } from './helpers.js';
 import type { CertInfo } from '../../src/pki/types.js';
 
