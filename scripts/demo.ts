@@ -55,8 +55,7 @@ function plugin(args: string[], env: NodeJS.ProcessEnv, via = 'kubectl vcluster-
 async function main() {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run "npm run build" first`);
   await ensurePrerequisites();
-  const { startCluster } = await import('../test/cluster/index.js');
-  const { generatePki } = await import('../test/cluster/pkigen.js');
+  const { startCluster, generatePki } = await import('../test/cluster/index.js');
 
   const dir = mkdtempSync(join(tmpdir(), 'vcerts-demo-'));
   console.log('Starting the simulated host cluster (HTTPS Kubernetes API on 127.0.0.1, busybox chroot pods)...');
@@ -87,8 +86,12 @@ async function main() {
     await plugin(['check', 'staging', '-n', 'team-b', '-o', 'wide'], env);
     await plugin(['rotate', 'staging', '-n', 'team-b', '--dry-run'], env);
     await plugin(['rotate', 'staging', '-n', 'team-b', '--yes'], env);
-    await plugin(['rotate', 'legacy', '-n', 'team-c', '--yes', '--force'], env);
+    await plugin(['rotate', 'legacy', '-n', 'team-c', '--yes', '--allow-not-running'], env);
     await plugin(['check', '-A'], env);
+    // A CA change without an outage: old and new kubeconfigs both work until the finalize.
+    await plugin(['rotate-ca', 'prod', '-n', 'team-a', '--graceful', '--yes'], env);
+    await plugin(['check', 'prod', '-n', 'team-a', '--source', 'secret'], env);
+    await plugin(['rotate-ca', 'prod', '-n', 'team-a', '--finalize', '--yes'], env);
     if (await have('kubectl')) {
       show('kubectl vcluster-certs check prod -n team-a -o json   # through the real kubectl (plugin discovery)');
       const { stdout } = await run('kubectl', ['vcluster-certs', 'check', 'prod', '-n', 'team-a', '-o', 'json'], { env });
