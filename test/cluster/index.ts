@@ -186,6 +186,15 @@ export class SimCluster {
     return [...(this.etcdHistory.get(`${namespace}/${name}`) ?? [])];
   }
 
+  /**
+   * Changes what the syncer does from its next start on, e.g. a vCluster that started when its leafs
+   * had more than 90 days left and has run since (no start-up renewal yet, then the version's rule).
+   */
+  setSyncerBehaviour(namespace: string, name: string, behaviour: Partial<SyncerBehaviour>): void {
+    const key = `${namespace}/${name}`;
+    this.behaviours.set(key, { ...this.behaviours.get(key), ...behaviour });
+  }
+
   /** Creates what `helm install` of the vCluster chart creates, plus `<name>-certs` when `pki` is given. */
   async addVCluster(opts: VClusterOptions): Promise<VClusterHandle> {
     const { name, namespace } = opts;
