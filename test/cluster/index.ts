@@ -5,7 +5,7 @@
 //   const cluster = await startCluster(opts?)             // HTTPS API on 127.0.0.1:<random port>
 //   cluster.kubeconfigPath, cluster.url, cluster.caCert   // admin = mTLS client cert in system:masters
 //   await cluster.addVCluster({ name, namespace, kind?, replicas?, persistence?, version?, image?, pki?,
-//                               createSecret?, deployedEtcd?, etcdReplicas?, startupRenewal?, certWatchIntervalMs?,
+//                               createSecret?, deployedEtcd?, etcdReplicas?, startupRenewal?, certWatchIntervalMs?, writeKubeconfigSecret?,
 //                               distro?, paused?, updateStrategy? })
 //   await cluster.waitReady(ns, workloadOrPodName, timeoutMs?)
 //   await cluster.addUser('viewer', { allow: [{ verbs: ['get', 'list'], resources: ['secrets'] }] }) // -> kubeconfig path
@@ -198,7 +198,9 @@ export class SimCluster {
   /** Creates what `helm install` of the vCluster chart creates, plus `<name>-certs` when `pki` is given. */
   async addVCluster(opts: VClusterOptions): Promise<VClusterHandle> {
     const { name, namespace } = opts;
-    this.behaviours.set(`${namespace}/${name}`, { startupRenewal: opts.startupRenewal, certWatchIntervalMs: opts.certWatchIntervalMs });
+    this.behaviours.set(`${namespace}/${name}`, {
+      startupRenewal: opts.startupRenewal, certWatchIntervalMs: opts.certWatchIntervalMs, writeKubeconfigSecret: opts.writeKubeconfigSecret,
+    });
     const { workload, objects } = chartObjects(opts);
     this.ensureNamespace(namespace);
     if (opts.pki && opts.createSecret === false) {
