@@ -12,7 +12,11 @@
 //      private temp dir that is deleted (outputs after every run, everything at the end);
 //   3. the API requests, execs and port-forwards one `rotate NAME --yes` of the built binary
 //      makes against the simulated cluster (test/cluster) for a single replica and for 3 HA
-//      replicas, from the simulator's request log, broken down by verb/resource.
+//      replicas, from the simulator's request log, broken down by verb/resource;
+//   4. a CA rollover next to a hard `rotate-ca`: the crypto of each (planCARotation +
+//      applyCARotation, startRollover, finalizeRollover on the same RSA PKI), and with the cluster, wall time
+//      and requests of the built binary's `rotate-ca`, `--graceful` and `--finalize` on a
+//      single-replica vCluster, as ratios to the hard one.
 // Interleaved rounds (rotating order), medians. No assertions: the ratios are the result.
 //
 //   node --import tsx bench/rotate.ts [--rounds 8] [--rotations 3] [--binary dist/kubectl-vcluster_certs]
@@ -27,7 +31,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCluster, type RequestRecord } from '../test/cluster/index.js';
 import { generatePki } from '../test/cluster/pkigen.js';
-import { applyLeafRotation, planLeafRotation } from '../src/pki/rotation.js';
+import { applyCARotation, applyLeafRotation, planCARotation, planLeafRotation } from '../src/pki/rotation.js';
+import { finalizeRollover, startRollover } from '../src/pki/rollover.js';
 import { KUBECONFIG_FILES, keyPathFor } from '../src/pki/certmap.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -231,6 +236,40 @@ log(`  ratio rotation / openssl script:    ${crypto1.ratio_to_openssl.toFixed(2)
 log(`  ratio rotation / openssl, parallel: ${crypto1.ratio_to_openssl_parallel.toFixed(2)} (reference)`);
 
 // =============================================================================================
+// 4a: crypto of a hard rotate-ca next to the rollover's graceful start and finalize (src/pki only)
+// =============================================================================================
+const caOpts = () => ({ now: new Date(), validityMs, caValidityMs: 3650 * DAY, force: false, allowShortValidity: false });
+const opened = (await startRollover(pki, caOpts())).files;
+const caCases: CryptoCase[] = [
+  { key: 'hard', label: 'rotate-ca (hard): new CAs, every leaf', run: async () => timed(() => applyCARotation(pki, planCARotation(pki, caOpts()))), times: [] },
+  { key: 'graceful', label: 'rotate-ca --graceful: new CA + cross-signed, every leaf', run: async () => timed(() => startRollover(pki, caOpts())), times: [] },
+  { key: 'finalize', label: 'rotate-ca --finalize (from an open window)', run: async () => timed(async () => finalizeRollover(opened, caOpts())), times: [] },
+];
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+for (const c of caCases) await c.run();
+for (let i = 0; i < ROUNDS; i++) {
+  for (let j = 0; j < caCases.length; j++) {
+    const c = caCases[(i + j) % caCases.length]!;
+    c.times.push(await c.run());
+  }
+}
+const caMed = Object.fromEntries(caCases.map((c) => [c.key, median(c.times)]));
+result.ca_crypto = {
+  rounds: ROUNDS,
+  cases: caCases.map((c) => ({ key: c.key, label: c.label, median_ms: +f1(caMed[c.key]!), min_ms: +f1(Math.min(...c.times)) })),
+  ratio_graceful_to_hard: +(caMed.graceful! / caMed.hard!).toFixed(2),
+  ratio_finalize_to_hard: +(caMed.finalize! / caMed.hard!).toFixed(2),
+};
+log(`\nrotate-ca: crypto (the compute step), median of ${ROUNDS} interleaved rounds`);
+const wc = Math.max(...caCases.map((c) => c.label.length));
+for (const c of caCases) log(`  ${c.label.padEnd(wc)}  ${f1(caMed[c.key]!).padStart(7)} ms  (min ${f1(Math.min(...c.times))})`);
+log(`  ratio --graceful / hard: ${(caMed.graceful! / caMed.hard!).toFixed(2)}, --finalize / hard: ${(caMed.finalize! / caMed.hard!).toFixed(2)}`);
+
+// =============================================================================================
 // 3: API requests and execs of `rotate NAME --yes`
 // =============================================================================================
 if (!opt['no-cluster']) {
@@ -262,18 +301,19 @@ if (!opt['no-cluster']) {
     }
     const runs: Record<string, RotateRun[]> = { single: [], ha: [] };
     const verbKey = (r: RequestRecord) => `${r.verb} ${r.resource ?? r.path}${r.subresource ? `/${r.subresource}` : ''}`;
-    const rotateOnce = (s: (typeof shapes)[number]): Promise<RotateRun> => {
+    const rotateOnce = (s: (typeof shapes)[number]): Promise<RotateRun> => runOnce(s, ['rotate']);
+    const runOnce = (s: { name: string; namespace: string }, command: string[]): Promise<RotateRun> => {
       const from = cluster.requests.length;
       const t0 = performance.now();
       return new Promise((resolve, reject) => {
-        const child = spawn(bin, ['rotate', s.name, '-n', s.namespace, '--yes', '-o', 'json', '--kubeconfig', cluster.kubeconfigPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(bin, [...command, s.name, '-n', s.namespace, '--yes', '-o', 'json', '--kubeconfig', cluster.kubeconfigPath], { stdio: ['ignore', 'ignore', 'pipe'] });
         let err = '';
         child.stderr.on('data', (d) => (err += d));
         child.on('error', reject);
         child.on('close', (code) => {
           const wallMs = performance.now() - t0;
           if (code !== 0) {
-            reject(new Error(`rotate ${s.namespace}/${s.name} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+            reject(new Error(`${command.join(' ')} ${s.namespace}/${s.name} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
             return;
           }
           const reqs = cluster.requests.slice(from);
@@ -317,6 +357,38 @@ if (!opt['no-cluster']) {
       log(`    ${Object.entries(byVerb).map(([k, n]) => `${k} ${n}`).join(', ')}`);
     }
     result.rotate = api;
+
+    // 4b: the three rotate-ca runs side by side: hard on one vCluster, graceful then finalize on another.
+    const ca = [
+      { key: 'hard', name: 'hard', namespace: 'bench-hard', args: [] as string[] },
+      { key: 'graceful', name: 'soft', namespace: 'bench-soft', args: ['--graceful'] },
+      { key: 'finalize', name: 'soft', namespace: 'bench-soft', args: ['--finalize'] },
+    ];
+    await Promise.all(['hard', 'soft'].map(async (name) => {
+      const p = await generatePki({ name, namespace: `bench-${name}`, reuseKeys: true });
+      await cluster.addVCluster({ name, namespace: `bench-${name}`, kind: 'StatefulSet', replicas: 1, pki: p });
+      await cluster.waitReady(`bench-${name}`, name, 60_000);
+    }));
+    const caRuns: Record<string, RotateRun[]> = { hard: [], graceful: [], finalize: [] };
+    for (let i = 0; i < ROTATIONS; i++) {
+      // graceful must precede its finalize; the hard run goes before or after the pair
+      const order = i % 2 ? [ca[1]!, ca[2]!, ca[0]!] : [ca[0]!, ca[1]!, ca[2]!];
+      for (const c of order) {
+        caRuns[c.key]!.push(await runOnce({ name: c.name, namespace: c.namespace }, ['rotate-ca', ...c.args]));
+        await cluster.waitReady(c.namespace, c.name, 60_000);
+      }
+    }
+    const wall = (k: string) => median(caRuns[k]!.map((x) => x.wallMs));
+    const reqs = (k: string) => median(caRuns[k]!.map((x) => x.rest + x.execs + x.portForwards));
+    result.rotate_ca = {
+      runs: ROTATIONS,
+      cases: Object.fromEntries(ca.map((c) => [c.key, { wall_median_ms: +f1(wall(c.key)), calls: reqs(c.key) }])),
+      wall_ratio_graceful_to_hard: +(wall('graceful') / wall('hard')).toFixed(2),
+      wall_ratio_finalize_to_hard: +(wall('finalize') / wall('hard')).toFixed(2),
+    };
+    log(`\nrotate-ca against the simulated cluster (1 replica), median of ${ROTATIONS} interleaved runs each`);
+    for (const c of ca) log(`  rotate-ca ${c.args.join(' ') || '(hard)'}: wall ${f1(wall(c.key))} ms, ${reqs(c.key)} requests/execs/port-forwards`);
+    log(`  wall ratio --graceful / hard: ${(wall('graceful') / wall('hard')).toFixed(2)}, --finalize / hard: ${(wall('finalize') / wall('hard')).toFixed(2)}`);
   } finally {
     await cluster.close();
   }

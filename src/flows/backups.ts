@@ -3,7 +3,8 @@
 // Each is judged on its own (complete or not, and why) and copies that agree are grouped.
 import { CERT_MAP_FILES, ROOT_CA_FILES, LEAF_CERT_FILES, fileForSecretKey } from '../pki/certmap.js';
 import { hideProperty } from '../pki/kubeconfig.js';
-import { decodeBase64 } from '../pki/pem.js';
+import { decodeBase64, splitPem } from '../pki/pem.js';
+import { rolloverState } from '../pki/rollover.js';
 import { PkiModel } from '../pki/model.js';
 import { pkiDigest } from '../pki/rotation.js';
 import { verifyPki } from '../pki/verify.js';
@@ -12,7 +13,7 @@ import type { Kube } from '../kube/client.js';
 import { findOneVCluster, isPodReady, requireK8sDistro, type VCluster } from '../kube/discovery.js';
 import type { V1Pod, V1Secret } from '../kube/k8s.js';
 import { BACKUP_ROOT, listPodBackups, readDirFromPod } from '../kube/pod-files.js';
-import { certsSecretName } from '../kube/pki-source.js';
+import { certsSecretName, readPkiFromSecret } from '../kube/pki-source.js';
 import { ANNOTATION_PREFIX, BACKUP_LABEL } from '../kube/secrets.js';
 
 export type BackupLocation = { kind: 'secret'; name: string } | { kind: 'pod'; pod: string; dir: string };
@@ -203,8 +204,32 @@ export async function collectBackups(kube: Kube, vc: VCluster, opts: CollectOpti
   return all.sort(compareBackups);
 }
 
+const firstCert = (data: Buffer | undefined) => (data ? splitPem(data).find((b) => b.label === 'CERTIFICATE')?.der : undefined);
+
+/**
+ * What `rotate-ca --abort` goes back to: the newest complete backup holding the window's old CA (first
+ * certificate of ca.crt) and no window of its own; at the same stamp the Secret before pod copies.
+ */
+export function abortTarget(backups: BackupInfo[], oldCADer: Buffer): BackupInfo | undefined {
+  return backups
+    .filter((b) => b.complete && firstCert(b.files.get('ca.crt'))?.equals(oldCADer) && !rolloverState(b.files))
+    .sort((a, b) => Number(b.stamp) - Number(a.stamp) || (a.location.kind === 'secret' ? -1 : 1))[0];
+}
+
+/** An open CA rollover window, and the backup its abort would restore. */
+export interface RolloverWindow {
+  since: Date;
+  /** the window closes by itself (the cross-signed CA expires) */
+  until: Date;
+  /** subject of the old CA an abort returns to */
+  oldCA: string;
+  abortTarget?: BackupInfo;
+}
+
 export interface BackupListing {
   vcluster: { name: string; namespace: string; persistent: boolean; status: string };
+  /** present while a CA rollover window is open */
+  rollover?: RolloverWindow;
   /** pods whose /data/pki.bak was searched */
   podsSearched: string[];
   backups: BackupInfo[];
@@ -216,7 +241,19 @@ export async function runBackups(kube: Kube, opts: { name: string; namespace: st
   const vc = await findOneVCluster(kube, opts);
   requireK8sDistro(vc);
   const warnings = [...vc.warnings];
-  const backups = await collectBackups(kube, vc, { onWarning: (m) => warnings.push(m) });
+  const [backups, window] = await Promise.all([
+    collectBackups(kube, vc, { onWarning: (m) => warnings.push(m) }),
+    readPkiFromSecret(kube, vc).then((s) => rolloverState(s.files)).catch((err: unknown) => {
+      warnings.push(`secret ${vc.namespace}/${certsSecretName(vc.name)} could not be read to see whether a CA rollover is open: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }),
+  ]);
+  let rollover: RolloverWindow | undefined;
+  if (window) {
+    const target = abortTarget(backups, window.oldCA.der);
+    rollover = { since: window.since, until: window.until, oldCA: window.oldCA.subject, ...(target ? { abortTarget: target } : {}) };
+    if (!target) warnings.push(`a CA rollover is open, but no complete backup holds its old CA (${window.oldCA.subject}): "rotate-ca --abort" has nothing to go back to`);
+  }
   const ready = vc.pods.filter(isPodReady).map(podName);
   const notReady = vc.pods.map(podName).filter((p) => !ready.includes(p));
   if (ready.length === 0) {
@@ -232,5 +269,6 @@ export async function runBackups(kube: Kube, opts: { name: string; namespace: st
     podsSearched: ready,
     backups,
     warnings,
+    ...(rollover ? { rollover } : {}),
   };
 }

@@ -17,6 +17,7 @@ import { BACKUP_ROOT, STAGING_DIR } from '../kube/pod-files.js';
 import { PKI_DIR, certsSecretName } from '../kube/pki-source.js';
 import { SecretConflictError, STATE_ANNOTATION } from '../kube/secrets.js';
 import type { ChangeOptions, ChangeReport, ChangeSpec, ComputedChange } from './change.js';
+import { kubeconfigSecretWarnings } from './verify-kubeconfig-secret.js';
 import { formatMarker, isUnfinished, parseMarker, type MarkerState } from './change-marker.js';
 
 export interface Run {
@@ -155,7 +156,7 @@ export async function plan(run: Run): Promise<void> {
 export function callsOnPath(run: Pick<Run, 'ready'>): PortCall[] {
   // rollBack and resume make no call this list lacks.
   const calls: PortCall[] = ['readCertsSecret', 'listPods', 'hasDeployedEtcd', 'acquireLease', 'createBackupSecret', 'readBackupSecret',
-    'writeCertsSecret', 'restart', 'verify', 'pruneBackupSecrets'];
+    'writeCertsSecret', 'restart', 'verify', 'readKubeconfigSecret', 'pruneBackupSecrets'];
   if (run.ready.length) calls.push('readPodDir', 'backupInPod', 'stageInPod', 'swapInPod', 'removeInPod');
   return calls;
 }
@@ -299,6 +300,13 @@ export async function verify(run: Run): Promise<void> {
   if (outcome.renewedByVCluster.length) {
     run.report.renewedByVCluster = outcome.renewedByVCluster;
     run.report.warnings.push(`leafs renewed by vCluster on start (they had 90 days or less left): ${outcome.renewedByVCluster.join(', ')}`);
+  }
+  // The PKI is proven; the exported kubeconfig is the users' concern, so it only warns.
+  try {
+    const data = await run.port.readKubeconfigSecret();
+    run.report.warnings.push(...kubeconfigSecretWarnings(data, run.change!.files, run.port.vc, run.now()));
+  } catch (err) {
+    run.report.warnings.push(`secret ${run.port.vc.namespace}/vc-${run.port.vc.name} could not be read to check its kubeconfig: ${errMessage(err)}`);
   }
   done(run, 'verify');
 }

@@ -2,22 +2,14 @@
 // backup that "rotate-ca --graceful" took), through the same path as restore.
 import { UserError } from '../errors.js';
 import { rolloverState } from '../pki/rollover.js';
-import { splitPem } from '../pki/pem.js';
 import type { Kube } from '../kube/client.js';
 import type { VCluster } from '../kube/discovery.js';
 import { readPkiFromSecret } from '../kube/pki-source.js';
-import { collectBackups, type BackupInfo } from './backups.js';
+import { abortTarget, collectBackups } from './backups.js';
 import type { ChangeSpec } from './change.js';
 import { restoreSpec } from './restore.js';
 
-const firstCert = (data: Buffer | undefined) => (data ? splitPem(data).find((b) => b.label === 'CERTIFICATE')?.der : undefined);
-
-/** The newest backup holding the old CA of the window and no window of its own. */
-export function abortTarget(backups: BackupInfo[], oldCADer: Buffer): BackupInfo | undefined {
-  return backups
-    .filter((b) => b.complete && firstCert(b.files.get('ca.crt'))?.equals(oldCADer) && !rolloverState(b.files))
-    .sort((a, b) => Number(b.stamp) - Number(a.stamp) || (a.location.kind === 'secret' ? -1 : 1))[0];
-}
+export { abortTarget };
 
 export async function rolloverAbortSpec(kube: Kube, vc: VCluster, opts: { now: Date; validityMs: number }): Promise<ChangeSpec> {
   const current = await readPkiFromSecret(kube, vc);

@@ -1,9 +1,12 @@
 // The two rotations as ChangeSpecs for the shared change flow.
 import { EXIT, UserError } from '../errors.js';
-import { applyCARotation, applyLeafRotation, planCARotation, planLeafRotation, RotationRefusal, type RotationPlan } from '../pki/rotation.js';
+import {
+  applyCARotation, applyLeafRotation, describeSelection, planCARotation, planLeafRotation, RotationRefusal, type RotationPlan, type RotationSelection,
+} from '../pki/rotation.js';
 import { finalizeRollover, rolloverState, RolloverRefused, startRollover } from '../pki/rollover.js';
 import type { PkiFiles } from '../pki/types.js';
 import type { ChangeSpec, PlanLine } from './change.js';
+import { hasStartupRenewal } from './verify-applied.js';
 
 function planLines(plan: RotationPlan): PlanLine[] {
   return plan.entries.map((e) => ({
@@ -43,14 +46,28 @@ function rotationCompute<O>(plan: (files: PkiFiles, opts: O) => RotationPlan, ap
   };
 }
 
-export function leafRotationSpec(opts: { now: Date; validityMs: number; force: boolean }): ChangeSpec {
+export interface LeafRotationSpecOptions {
+  now: Date;
+  validityMs: number;
+  force: boolean;
+  /** re-issue only these (--only, --expiring-within) */
+  select?: RotationSelection;
+  /** the vCluster's image version: whether its start-up renewal would undo a targeted rotation */
+  version?: string;
+  allowStartupRenewal?: boolean;
+}
+
+export function leafRotationSpec(spec: LeafRotationSpecOptions): ChangeSpec {
+  const { version, ...opts } = spec;
+  const startupRenewal = version === undefined ? undefined : hasStartupRenewal(version);
   return {
     kind: 'rotate',
+    ...(opts.select ? { reason: `rotate ${describeSelection(opts.select)}` } : {}),
     restartMode: 'rolling',
     confirm: 'yes',
     compute: (current) => {
       refuseDuringRollover(current);
-      return rotationCompute(planLeafRotation, applyLeafRotation, opts, 'existing kubeconfigs keep working: the CAs do not change')(current);
+      return rotationCompute(planLeafRotation, applyLeafRotation, { ...opts, ...(startupRenewal !== undefined ? { startupRenewal } : {}) }, 'existing kubeconfigs keep working: the CAs do not change')(current);
     },
   };
 }

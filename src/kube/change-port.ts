@@ -67,6 +67,8 @@ export interface ChangePort {
   /** `previous`: the PKI before the change (after a CA change the old CA must no longer be served) */
   verify(files: PkiFiles, previous?: PkiFiles): Promise<VerifyOutcome>;
   acquireLease(): Promise<HeldLease>;
+  /** The data of the vc-<name> kubeconfig Secret vCluster writes on start; undefined when there is none. */
+  readKubeconfigSecret(): Promise<Record<string, string> | undefined>;
   /** true when the vCluster runs a deployed etcd (`app=vcluster-etcd` pods), which restarts too */
   hasDeployedEtcd(): Promise<boolean>;
 }
@@ -99,6 +101,7 @@ export const CALL_NEEDS: Readonly<Record<Exclude<PortCall, 'restart'>, readonly 
   verify: [SECRETS('get'), { verb: 'list', resource: 'pods' }, EXEC, { verb: 'create', resource: 'pods', subresource: 'portforward' }],
   acquireLease: [LEASES('get'), LEASES('create'), LEASES('update'), LEASES('delete')],
   hasDeployedEtcd: [{ verb: 'list', resource: 'pods' }],
+  readKubeconfigSecret: [SECRETS('get')],
 };
 
 function usesOnDelete(vc: VCluster): boolean {
@@ -246,6 +249,12 @@ export class KubeChangePort implements ChangePort {
 
   acquireLease(): Promise<HeldLease> {
     return acquireRotationLease(this.kube, this.ns, this.vc.name);
+  }
+
+  async readKubeconfigSecret(): Promise<Record<string, string> | undefined> {
+    const name = `vc-${this.vc.name}`;
+    const s = await this.kube.call(`read secret ${this.ns}/${name}`, () => this.kube.core.readNamespacedSecret({ name, namespace: this.ns }, this.kube.opts), 'null');
+    return s ? { ...s.data } : undefined;
   }
 
   async hasDeployedEtcd(): Promise<boolean> {

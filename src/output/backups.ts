@@ -42,12 +42,21 @@ function disagreeing(backups: BackupInfo[]): string[] {
 export function backupsDocument(listing: BackupListing, now: Date) {
   const ns = listing.vcluster.namespace;
   const labels = copyLabels(listing.backups);
+  const target = listing.rollover?.abortTarget;
   return {
     apiVersion: 'vcluster-certs/v1',
     kind: 'BackupList',
     vcluster: listing.vcluster,
     podsSearched: listing.podsSearched,
     warnings: listing.warnings,
+    rollover: listing.rollover
+      ? {
+        since: rfc3339(listing.rollover.since),
+        until: rfc3339(listing.rollover.until),
+        oldCA: listing.rollover.oldCA,
+        abortTarget: target ? { stamp: target.stamp, where: describeLocation(target.location, ns), copy: labels.get(target) } : null,
+      }
+      : null,
     backups: listing.backups.map((b) => ({
       stamp: b.stamp,
       createdAt: rfc3339(b.createdAt),
@@ -63,6 +72,7 @@ export function backupsDocument(listing: BackupListing, now: Date) {
       cas: b.cas.map((c) => ({ file: c.file, subject: c.subject, sha256: c.sha256, notAfter: rfc3339(c.notAfter) })),
       earliestLeafExpiry: b.earliestLeafExpiry ? rfc3339(b.earliestLeafExpiry) : null,
       earliestLeaf: b.earliestLeaf ?? null,
+      abortTarget: b === target,
     })),
   };
 }
@@ -87,7 +97,7 @@ export function renderBackupsText(listing: BackupListing, now: Date, color: bool
       labels.get(b)!,
       `${rfc3339(b.createdAt)} (${age(b.createdAt, now)})`,
       esc(describeLocation(b.location, namespace)),
-      esc(b.reason),
+      esc(b.reason) + (b === listing.rollover?.abortTarget ? ' [abort target]' : ''),
       b.complete ? 'yes' : colorStatus('NO', color),
       b.earliestLeafExpiry ? formatExpiry(b.earliestLeafExpiry.toISOString()) : '-',
     ]);
@@ -112,6 +122,13 @@ export function renderBackupsText(listing: BackupListing, now: Date, color: bool
     if (problems.length) out.push('', ...problems);
     for (const stamp of disagreeing(backups)) {
       out.push(`  ! the copies of backup ${stamp} differ: compare their COPY letters before restoring one`);
+    }
+  }
+  const r = listing.rollover;
+  if (r) {
+    out.push('', `  A CA rollover is in progress since ${rfc3339(r.since)} (finalize before ${rfc3339(r.until)}).`);
+    if (r.abortTarget) {
+      out.push(esc(`  Abort target: backup ${r.abortTarget.stamp}, ${describeLocation(r.abortTarget.location, namespace)} (old CA ${r.oldCA}); "rotate-ca --abort" restores it.`));
     }
   }
   for (const w of listing.warnings) out.push(`  warning: ${esc(w)}`);

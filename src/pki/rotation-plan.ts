@@ -7,6 +7,7 @@ import { DAY_MS, type KeyPair } from './issue.js';
 import { replaceKubeconfigCredentials } from './kubeconfig-edit.js';
 import { PkiModel, comparePaths } from './model.js';
 import { keyTypeOf } from './x509.js';
+import type { RotationSelection } from './rotation-targets.js';
 import type { CertInfo, PkiFiles } from './types.js';
 
 /**
@@ -15,8 +16,11 @@ import type { CertInfo, PkiFiles } from './types.js';
  *   validity: a validity that is not positive, or 90 days or less without force
  *   unplannable: the PKI cannot be rotated as it is (a CA without its key, expired, a leaf missing...)
  *   stale-plan: the files are not those the plan was made from
+ *   startup-renewal: a targeted rotation leaves a leaf that vCluster's start-up renewal would re-issue
+ *     (with every other leaf) on the restart anyway
+ *   nothing-selected: --expiring-within matched no certificate
  */
-export type RefusalKind = 'validity' | 'unplannable' | 'stale-plan';
+export type RefusalKind = 'validity' | 'unplannable' | 'stale-plan' | 'startup-renewal' | 'nothing-selected';
 
 export class RotationRefusal extends Error {
   constructor(readonly kind: RefusalKind, message: string) {
@@ -79,6 +83,12 @@ export interface LeafRotationOptions {
   validityMs: number;
   /** allow validity <= 90 days */
   force?: boolean;
+  /** re-issue only these (absent: every leaf and kubeconfig) */
+  select?: RotationSelection;
+  /** whether this vCluster renews leafs on start (false: a version without it; absent: assume it does) */
+  startupRenewal?: boolean;
+  /** go on with a targeted rotation although vCluster will renew every leaf on start */
+  allowStartupRenewal?: boolean;
 }
 
 export interface CARotationOptions extends LeafRotationOptions {

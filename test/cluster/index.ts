@@ -5,7 +5,7 @@
 //   const cluster = await startCluster(opts?)             // HTTPS API on 127.0.0.1:<random port>
 //   cluster.kubeconfigPath, cluster.url, cluster.caCert   // admin = mTLS client cert in system:masters
 //   await cluster.addVCluster({ name, namespace, kind?, replicas?, persistence?, version?, image?, pki?,
-//                               createSecret?, deployedEtcd?, etcdReplicas?, startupRenewal?, certWatchIntervalMs?,
+//                               createSecret?, deployedEtcd?, etcdReplicas?, startupRenewal?, certWatchIntervalMs?, writeKubeconfigSecret?,
 //                               distro?, paused?, updateStrategy? })
 //   await cluster.waitReady(ns, workloadOrPodName, timeoutMs?)
 //   await cluster.addUser('viewer', { allow: [{ verbs: ['get', 'list'], resources: ['secrets'] }] }) // -> kubeconfig path
@@ -187,10 +187,21 @@ export class SimCluster {
     return [...(this.etcdHistory.get(`${namespace}/${name}`) ?? [])];
   }
 
+  /**
+   * Changes what the syncer does from its next start on, e.g. a vCluster that started when its leafs
+   * had more than 90 days left and has run since (no start-up renewal yet, then the version's rule).
+   */
+  setSyncerBehaviour(namespace: string, name: string, behaviour: Partial<SyncerBehaviour>): void {
+    const key = `${namespace}/${name}`;
+    this.behaviours.set(key, { ...this.behaviours.get(key), ...behaviour });
+  }
+
   /** Creates what `helm install` of the vCluster chart creates, plus `<name>-certs` when `pki` is given. */
   async addVCluster(opts: VClusterOptions): Promise<VClusterHandle> {
     const { name, namespace } = opts;
-    this.behaviours.set(`${namespace}/${name}`, { startupRenewal: opts.startupRenewal, certWatchIntervalMs: opts.certWatchIntervalMs });
+    this.behaviours.set(`${namespace}/${name}`, {
+      startupRenewal: opts.startupRenewal, certWatchIntervalMs: opts.certWatchIntervalMs, writeKubeconfigSecret: opts.writeKubeconfigSecret,
+    });
     const { workload, objects } = chartObjects(opts);
     this.ensureNamespace(namespace);
     if (opts.pki && opts.createSecret === false) {

@@ -27,6 +27,8 @@ export interface SyncerBehaviour {
   startupRenewal?: boolean;
   /** run vCluster's periodic cert watcher with this period (versions that have it); off when absent */
   certWatchIntervalMs?: number;
+  /** false: the syncer does not rewrite vc-<name> on start */
+  writeKubeconfigSecret?: boolean;
 }
 
 const PODS = typeByKind('Pod');
@@ -264,7 +266,10 @@ export class Kubelet {
     const syncer = labels.app === 'vcluster' ? containers.find((c) => c.name === 'syncer') : undefined;
     if (syncer) {
       const b = this.opts.behaviour?.(rec.namespace, labels.release ?? '') ?? {};
-      return startSyncer(this.store, pod, join(rec.root, 'data'), { startupRenewal: b.startupRenewal ?? hasStartupRenewal(versionFromImage(syncer.image)) });
+      return startSyncer(this.store, pod, join(rec.root, 'data'), {
+        startupRenewal: b.startupRenewal ?? hasStartupRenewal(versionFromImage(syncer.image)),
+        writeKubeconfigSecret: b.writeKubeconfigSecret,
+      });
     }
     if (labels.app === 'vcluster-etcd') return startEtcd(this.store, pod);
     return { ok: true, logs: [] };

@@ -6,7 +6,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { CERT_MAP, SECRET_KEY_TO_FILE } from './certmap.js';
 import type { KObject, Store } from './store.js';
 import { typeByKind } from './resources.js';
@@ -16,6 +16,8 @@ import { APISERVER_PORT, PROXY_PORT, makeProxyCert, proxySans, type ServingConfi
 export interface SyncerOptions {
   /** EnsureCerts re-issues leafs with <= 90 days left (decided from the image tag by the caller) */
   startupRenewal: boolean;
+  /** write the vc-<name> kubeconfig Secret on start, as every syncer does (default true; false: a syncer that fails to) */
+  writeKubeconfigSecret?: boolean;
 }
 
 export type { ServingConfig };
@@ -306,6 +308,14 @@ export async function startSyncer(store: Store, pod: KObject, dataDir: string, o
     return fail(`error regenerating certificate: ${(e as Error).message}`);
   }
   logs.push(logLine('info', 'setup', `kube-apiserver is serving on 127.0.0.1:${APISERVER_PORT}, the syncer proxy on :${PROXY_PORT}`));
+  if (opts.writeKubeconfigSecret !== false) {
+    try {
+      writeKubeconfigSecret(store, ns, name, files.get('admin.conf'));
+      logs.push(logLine('info', 'setup', `wrote the kubeconfig to secret ${ns}/vc-${name}`));
+    } catch (e) {
+      logs.push(logLine('error', 'setup', `error writing kube config to secret: ${(e as Error).message}`));
+    }
+  }
   const auth = { clientCa: text('client-ca.crt'), requestHeaderCa: text('front-proxy-ca.crt') };
   return {
     ok: true,
@@ -315,6 +325,43 @@ export async function startSyncer(store: Store, pod: KObject, dataDir: string, o
       [PROXY_PORT]: { ...proxy, ...auth, requestHeaderAllowedNames: [] },
     },
   };
+}
+
+/**
+ * The default kubeconfig Secret `vc-<name>`, rewritten on every syncer start (pkg/setup/controllers.go
+ * WriteKubeConfigToSecret, then pkg/util/kubeconfig/kubeconfig.go WriteKubeConfig): admin.conf of
+ * /data/pki with the server set to https://localhost:8443, stored whole under `config` and its parts
+ * under `certificate-authority`, `client-certificate`, `client-key` and `token` (empty for a
+ * certificate user); created or patched, other keys kept.
+ */
+function writeKubeconfigSecret(store: Store, ns: string, name: string, adminConf: Buffer | undefined): void {
+  if (!adminConf) throw new Error('no admin.conf in /data/pki');
+  const doc = parseYaml(adminConf.toString('utf8'));
+  for (const c of doc.clusters ?? []) c.cluster.server = 'https://localhost:8443';
+  const current = (doc.contexts ?? []).find((c: { name: string }) => c.name === doc['current-context']) ?? doc.contexts?.[0];
+  const cluster = (doc.clusters ?? []).find((c: { name: string }) => c.name === current?.context?.cluster)?.cluster ?? {};
+  const user = (doc.users ?? []).find((u: { name: string }) => u.name === current?.context?.user)?.user ?? {};
+  const parts: Record<string, string> = {
+    config: Buffer.from(toYaml(doc)).toString('base64'),
+    'certificate-authority': cluster['certificate-authority-data'] ?? '',
+    'client-certificate': user['client-certificate-data'] ?? '',
+    'client-key': user['client-key-data'] ?? '',
+    token: Buffer.from(user.token ?? '').toString('base64'),
+  };
+  const secretName = `vc-${name}`;
+  if (store.peek(SECRETS, ns, secretName)) {
+    store.mutate(SECRETS, ns, secretName, (s) => {
+      s.data = { ...(s.data ?? {}), ...parts };
+    }, false, { manager: VCLUSTER_MANAGER });
+    return;
+  }
+  store.create(SECRETS, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name: secretName, namespace: ns, labels: { app: 'vcluster', 'vcluster-name': name } },
+    data: parts,
+  }, { manager: VCLUSTER_MANAGER });
 }
 
 /** A deployed etcd pod reads the certs secret volume directly; it starts when server/peer certs fit the CA. */

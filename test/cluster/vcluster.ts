@@ -31,6 +31,8 @@ export interface VClusterOptions {
   startupRenewal?: boolean;
   /** run vCluster's periodic cert watcher with this period, for versions that have it (default: off) */
   certWatchIntervalMs?: number;
+  /** false: a syncer that does not rewrite the vc-<name> kubeconfig Secret on start (default: it does) */
+  writeKubeconfigSecret?: boolean;
   distro?: 'k8s' | 'k3s' | 'k0s';
   /** paused as `vcluster pause` leaves it: replicas 0 + loft.sh/paused annotations */
   paused?: boolean;

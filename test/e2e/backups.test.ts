@@ -215,6 +215,40 @@ test('-o json and -o yaml parse and hold no key material', async () => {
   }
 });
 
+test('an open CA rollover: the pre-rollover backup is marked as the abort target in table and JSON, and no longer after finalize', async () => {
+  const before = await vcluster('roll', 'ns-roll');
+  const { stamp: leafStamp } = await rotate('roll', 'ns-roll');
+  const plain = JSON.parse((await runCli(['backups', 'roll', '-n', 'ns-roll', '-o', 'json'], env)).stdout);
+  assert.is(plain.rollover, null, 'no window, no abort target');
+  assert.ok(plain.backups.every((b: { abortTarget: boolean }) => b.abortTarget === false));
+
+  const start = await runCli(['rotate-ca', 'roll', '-n', 'ns-roll', '--graceful', '--yes', '-o', 'json'], env);
+  assert.is(start.code, 0, start.stderr);
+  const graceStamp = JSON.parse(start.stdout).stamp as string;
+  assert.ok(Number(graceStamp) >= Number(leafStamp));
+  const doc = JSON.parse((await runCli(['backups', 'roll', '-n', 'ns-roll', '-o', 'json'], env)).stdout);
+  const oldCA = new X509Certificate(before.get('ca.crt')!);
+  assert.is(doc.rollover.oldCA, `/${oldCA.subject.replace(/\n/g, '/')}`);
+  assert.is(doc.rollover.abortTarget.stamp, graceStamp, 'the backup the graceful start took');
+  assert.is(doc.rollover.abortTarget.where, `secret ns-roll/roll-certs-backup-${graceStamp}`);
+  const marked = doc.backups.filter((b: { abortTarget: boolean }) => b.abortTarget);
+  assert.is(marked.length, 1);
+  assert.is(marked[0].reason, 'rotate-ca --graceful');
+  assert.is(marked[0].location.kind, 'secret');
+
+  const table = await runCli(['backups', 'roll', '-n', 'ns-roll'], env);
+  assert.is(table.code, 0, table.stderr);
+  const rows = table.stdout.split('\n').filter((l) => l.includes('[abort target]'));
+  assert.is(rows.length, 1, table.stdout);
+  assert.match(rows[0]!, new RegExp(`roll-certs-backup-${graceStamp}.*rotate-ca --graceful \\[abort target\\]`));
+  assert.match(table.stdout, new RegExp(`A CA rollover is in progress since \\S+ \\(finalize before \\S+\\)\\.\\n  Abort target: backup ${graceStamp}, secret ns-roll/roll-certs-backup-${graceStamp} \\(old CA /CN=kubernetes\\); "rotate-ca --abort" restores it\\.`));
+
+  assert.is((await runCli(['rotate-ca', 'roll', '-n', 'ns-roll', '--finalize', '--yes'], env)).code, 0);
+  const after = JSON.parse((await runCli(['backups', 'roll', '-n', 'ns-roll', '-o', 'json'], env)).stdout);
+  assert.is(after.rollover, null);
+  assert.not.match((await runCli(['backups', 'roll', '-n', 'ns-roll'], env)).stdout, /abort target/i);
+});
+
 test('errors: unknown vCluster and bad -o are one-line errors with exit 3', async () => {
   const missing = await runCli(['backups', 'nope', '-n', 'ns-fresh'], env);
   assert.is(missing.code, 3);

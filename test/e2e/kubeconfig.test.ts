@@ -31,23 +31,6 @@ function secretFiles(ns: string, name: string): Map<string, Buffer> {
 const json = parseJsonOutput;
 
 /** What upstream's WriteKubeConfig puts in vc-NAME: admin.conf with the proxy's local server, and its parts. */
-function writeKubeconfigSecret(ns: string, name: string, files: Map<string, Buffer>) {
-  const doc = parseYaml(files.get('admin.conf')!.toString());
-  for (const c of doc.clusters) c.cluster.server = 'https://localhost:8443';
-  const user = doc.users[0].user;
-  cluster.store.create(SECRETS, {
-    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-    metadata: { name: `vc-${name}`, namespace: ns, labels: { app: 'vcluster', 'vcluster-name': name } },
-    data: {
-      config: Buffer.from(toYaml(doc)).toString('base64'),
-      'certificate-authority': doc.clusters[0].cluster['certificate-authority-data'],
-      'client-certificate': user['client-certificate-data'],
-      'client-key': user['client-key-data'],
-      token: '',
-    },
-  });
-}
-
 function file(name: string, content: string | Buffer): string {
   const p = join(scratch, name);
   writeFileSync(p, content, { mode: 0o600 });
@@ -65,12 +48,12 @@ async function setup() {
     generatePki({ name: 'nosec', namespace: 'ns-kc', reuseKeys: true }),
   ]);
   await cluster.addVCluster({ name: 'kc', namespace: 'ns-kc', pki: a });
-  await cluster.addVCluster({ name: 'nosec', namespace: 'ns-kc', pki: b });
+  // A syncer that has not written vc-nosec (yet): the kubeconfig check has nothing to read.
+  await cluster.addVCluster({ name: 'nosec', namespace: 'ns-kc', pki: b, writeKubeconfigSecret: false });
   await cluster.waitReady('ns-kc', 'kc');
   pki = secretFiles('ns-kc', 'kc');
   clientCA = { cert: pemBlocks(pki.get('client-ca.crt')!)[0]!, key: pki.get('client-ca.key')!.toString() };
   serverCAPem = pemBlocks(pki.get('server-ca.crt')!)[0]!;
-  writeKubeconfigSecret('ns-kc', 'kc', pki);
 }
 
 test.after(async () => {
@@ -369,7 +352,11 @@ test('check: no vc-NAME Secret is "could not check", exit 3, one error line', as
 
 test('check: a vc-NAME Secret whose client-certificate key is not its config\'s is a warning, exit 1', async () => {
   const files = secretFiles('ns-kc', 'nosec');
-  writeKubeconfigSecret('ns-kc', 'nosec', files);
+  // Its syncer starts again, this time writing vc-nosec as upstream's does.
+  cluster.setSyncerBehaviour('ns-kc', 'nosec', { writeKubeconfigSecret: true });
+  cluster.deletePod('ns-kc', 'nosec-0');
+  for (let i = 0; i < 300 && !cluster.store.peek(SECRETS, 'ns-kc', 'vc-nosec'); i++) await new Promise((r) => setTimeout(r, 100));
+  await cluster.waitReady('ns-kc', 'nosec');
   cluster.store.mutate(SECRETS, 'ns-kc', 'vc-nosec', (o) => {
     (o as unknown as { data: Record<string, string> }).data['client-certificate'] = Buffer.from(pemBlocks(files.get('apiserver.crt')!)[0]!).toString('base64');
   });

@@ -52,6 +52,9 @@ export class FakeCluster {
   onStart?: (cluster: FakeCluster) => void;
   /** pods never turn Ready after a restart */
   neverReady = false;
+  /** the vc-<name> Secret's data; a restart rewrites it from the Secret's admin.conf unless told not to */
+  kubeconfigSecret?: Record<string, string>;
+  rewritesKubeconfig = true;
   calls: PortCall[] = [];
   restarts: RestartMode[] = [];
   private nextUid = 1;
@@ -78,6 +81,8 @@ export class FakeCluster {
 
   restartAll(): void {
     this.onStart?.(this);
+    const admin = this.secret.files.get('admin.conf');
+    if (this.rewritesKubeconfig && admin) this.kubeconfigSecret = { config: admin.toString('base64') };
     for (const p of this.pods) {
       p.uid = `uid-${this.nextUid++}`;
       p.dirs.set(PKI, copy(this.secret.files));
@@ -233,6 +238,11 @@ export class FakePort implements ChangePort {
         if (c.lease?.holder === this.id) c.lease = undefined;
       },
     };
+  }
+
+  async readKubeconfigSecret(): Promise<Record<string, string> | undefined> {
+    this.enter('readKubeconfigSecret');
+    return this.c.kubeconfigSecret && { ...this.c.kubeconfigSecret };
   }
 
   async hasDeployedEtcd(): Promise<boolean> {
