@@ -129,6 +129,10 @@ export async function plan(run: Run): Promise<void> {
   const current = run.current!;
   const change = await spec.compute(current.files);
   run.change = change;
+  if (change.nothingToDo) {
+    done(run, 'plan');
+    return;
+  }
   run.restartMode = change.restartMode ?? spec.restartMode;
   report.plan = change.lines;
   report.warnings.push(...change.warnings);

@@ -23,6 +23,8 @@ export interface ComputedChange {
   warnings: string[];
   /** restore decides once it knows the current CA; otherwise the spec's mode */
   restartMode?: RestartMode;
+  /** set when there is nothing to change (why, in words): the run ends after the plan, exit 0 */
+  nothingToDo?: string;
 }
 
 export interface ChangeSpec {
@@ -106,6 +108,11 @@ export async function runChange(port: ChangePort, spec: ChangeSpec, opts: Change
   try {
     await preflight(run);
     await plan(run);
+    if (run.change!.nothingToDo) {
+      run.report.result = 'nothing-to-do';
+      run.report.warnings.push(run.change!.nothingToDo);
+      return { report: run.report };
+    }
     if (opts.dryRun) {
       run.report.result = 'dry-run';
       return { report: run.report };

@@ -37,6 +37,8 @@ function rotationCompute<O>(plan: (files: PkiFiles, opts: O) => RotationPlan, ap
     try {
       p = plan(current, opts);
     } catch (err) {
+      // --expiring-within on a quiet day: not an error, so a scheduled job can run it daily.
+      if (err instanceof RotationRefusal && err.kind === 'nothing-selected') return { files: current, lines: [], warnings: [], nothingToDo: err.message };
       asUserError(err);
     }
     const files = await apply(current, p).catch((err: unknown) => {

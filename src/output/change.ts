@@ -19,7 +19,7 @@ export function renderChangeText(r: ChangeReport, color: boolean): string {
   if (r.result === 'dry-run') {
     out.push('Dry run: nothing was changed.');
   } else if (r.result === 'nothing-to-do') {
-    out.push('Nothing to do: no change is unfinished.');
+    out.push('Nothing to do.');
   } else {
     out.push(`Result: ${r.result} (state: ${r.state})`);
     if (r.backups.secret) out.push(`Backup secret: ${r.namespace}/${r.backups.secret}`);

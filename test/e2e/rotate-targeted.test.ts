@@ -75,10 +75,14 @@ test('start-up renewal (v0.33.0, leafs with 65 days left): refused, then with --
   const refused = await runCli(['rotate', 'renew', '-n', 'ns-renew', '--only', 'etcd', '--yes'], env);
   assert.is(refused.code, 3, refused.stderr);
   assert.match(refused.stderr, /^error: .*apiserver\.crt \(6\d days left\).* not in this rotation: vCluster .*re-issues every leaf and kubeconfig certificate on start.*--allow-startup-renewal$/m);
-  const none = await runCli(['rotate', 'renew', '-n', 'ns-renew', '--expiring-within', '30d', '--yes'], env);
-  assert.is(none.code, 3);
-  assert.match(none.stderr, /^error: no certificate expires within 30d: nothing to rotate; the first to expire is /m);
+  // A quiet day for a scheduled `--expiring-within`: nothing to do, exit 0, nothing written, no Lease.
+  const requestsBefore = cluster.requests.length;
+  const none = await runCli(['rotate', 'renew', '-n', 'ns-renew', '--expiring-within', '30d', '--yes', '-o', 'json'], env);
+  assert.is(none.code, 0, none.stderr);
+  assert.is(JSON.parse(none.stdout).result, 'nothing-to-do');
+  assert.match(JSON.parse(none.stdout).warnings.join('\n'), /no certificate expires within 30d: nothing to rotate; the first to expire is /);
   assert.is(rv(), first, 'nothing written');
+  assert.ok(!cluster.requests.slice(requestsBefore).some((q) => q.resource === 'leases' || (q.verb !== 'get' && q.verb !== 'list' && q.resource === 'secrets')), 'no Lease taken, no Secret written');
 
   const r = await runCli(['rotate', 'renew', '-n', 'ns-renew', '--only', 'etcd', '--allow-startup-renewal', '--yes', '-o', 'json'], env);
   assert.is(r.code, 0, r.stderr);
