@@ -5,18 +5,49 @@ import { connect, oneOf, wholeNumber, withAllNamespaces, withOutput, type Global
 import { CHECK_FORMATS, METRIC_STYLES, SOURCES } from './values.js';
 import type { Runner } from './index.js';
 
-interface CheckArgs extends GlobalArgs {
-  name?: string;
-  output?: string;
+/** The flags check and serve share: what to check, and how the metrics look. */
+export interface CheckScopeArgs extends GlobalArgs {
   source?: string;
   'warn-within'?: string;
   selector?: string;
   concurrency?: number;
   'chunk-size'?: number;
   'metric-style'?: string;
-  textfile?: string;
   contexts?: string;
   'all-contexts'?: boolean;
+}
+
+interface CheckArgs extends CheckScopeArgs {
+  name?: string;
+  output?: string;
+  textfile?: string;
+}
+
+export function withCheckScopeFlags<T>(y: Argv<T>) {
+  return withAllNamespaces(y)
+    .option('source', { type: 'string', describe: `Where to read the PKI: ${SOURCES.map((s) => `${s.value} (${s.description})`).join(', ')}`, default: 'auto' })
+    .option('warn-within', { type: 'string', describe: 'Flag certificates expiring within this duration as EXPIRING', default: '30d' })
+    .option('selector', { alias: 'l', type: 'string', describe: 'Label selector on the vCluster StatefulSets/Deployments' })
+    .option('concurrency', { type: 'number', describe: 'vClusters checked at once with -A', default: 8 })
+    .option('chunk-size', { type: 'number', describe: 'Secrets listed per API request, as kubectl --chunk-size (0: all in one request)', default: 100 })
+    .option('contexts', { type: 'string', describe: 'Check through these kubeconfig contexts (comma-separated), all at once' })
+    .option('all-contexts', { type: 'boolean', describe: 'Check through every context of the kubeconfig, all at once' })
+    .option('metric-style', { type: 'string', describe: `Metrics: native (vcluster_certs_*) or x509 (x509-certificate-exporter's metric names and labels)`, default: 'native' });
+}
+
+/** The check options of the shared flags, each validated with a one-line error. */
+export function checkScopeOf(args: CheckScopeArgs) {
+  return {
+    style: oneOf(args['metric-style'], METRIC_STYLES, '--metric-style', 'native'),
+    opts: {
+      allNamespaces: args['all-namespaces'],
+      labelSelector: args.selector,
+      source: oneOf(args.source, SOURCES.map((s) => s.value), '--source', 'auto'),
+      warnWithinMs: parseDuration(args['warn-within'] ?? '30d', '--warn-within'),
+      concurrency: Math.max(1, wholeNumber(args.concurrency, '--concurrency', 8)),
+      chunkSize: wholeNumber(args['chunk-size'], '--chunk-size', 100),
+    },
+  };
 }
 
 /** The contexts of --contexts / --all-contexts, or undefined for a single-context check. */
@@ -41,16 +72,8 @@ export const checkCommand = (run: Runner) => ({
   command: 'check [name]',
   describe: 'Show every certificate of a vCluster (or all of them) with its expiry and status',
   builder: (y: Argv) =>
-    withOutput(withAllNamespaces(y), CHECK_FORMATS)
+    withOutput(withCheckScopeFlags(y), CHECK_FORMATS)
       .positional('name', { type: 'string', describe: 'vCluster name (omit to check every vCluster in scope)' })
-      .option('source', { type: 'string', describe: `Where to read the PKI: ${SOURCES.map((s) => `${s.value} (${s.description})`).join(', ')}`, default: 'auto' })
-      .option('warn-within', { type: 'string', describe: 'Flag certificates expiring within this duration as EXPIRING', default: '30d' })
-      .option('selector', { alias: 'l', type: 'string', describe: 'Label selector on the vCluster StatefulSets/Deployments' })
-      .option('concurrency', { type: 'number', describe: 'vClusters checked at once with -A', default: 8 })
-      .option('chunk-size', { type: 'number', describe: 'Secrets listed per API request, as kubectl --chunk-size (0: all in one request)', default: 100 })
-      .option('contexts', { type: 'string', describe: 'Check through these kubeconfig contexts (comma-separated), all at once' })
-      .option('all-contexts', { type: 'boolean', describe: 'Check through every context of the kubeconfig, all at once' })
-      .option('metric-style', { type: 'string', describe: `With -o prometheus: native (vcluster_certs_*) or x509 (x509-certificate-exporter's metric names and labels)`, default: 'native' })
       .option('textfile', { type: 'string', describe: 'With -o prometheus: write the metrics to this file atomically (node_exporter textfile collector) instead of stdout' })
       .example('$0 check my-vcluster -n team-a', 'table of every certificate')
       .example('$0 check -A -o json', 'the whole fleet, for scripts')
@@ -58,15 +81,11 @@ export const checkCommand = (run: Runner) => ({
       .epilog('Exit codes: 0 all OK, 1 something expires within --warn-within (or Secret and disk differ), 2 EXPIRED / NOT YET VALID / INVALID, 3 could not check. With several contexts: the worst of them.'),
   handler: (args: CheckArgs) => run(async () => {
     const format = oneOf(args.output, CHECK_FORMATS, '-o/--output', 'table');
-    const source = oneOf(args.source, SOURCES.map((s) => s.value), '--source', 'auto');
-    const style = oneOf(args['metric-style'], METRIC_STYLES, '--metric-style', 'native');
-    const warnWithinMs = parseDuration(args['warn-within'] ?? '30d', '--warn-within');
-    const chunkSize = wholeNumber(args['chunk-size'], '--chunk-size', 100);
-    const concurrency = Math.max(1, wholeNumber(args.concurrency, '--concurrency', 8));
+    const { style, opts: scope } = checkScopeOf(args);
     if (args.textfile !== undefined && format !== 'prometheus') throw new UserError('--textfile writes metrics: add -o prometheus');
     if (args.textfile === '') throw new UserError('--textfile needs a file name, e.g. --textfile /var/lib/node_exporter/vcluster_certs.prom');
     const contexts = await contextsOf(args);
-    const opts = { name: args.name, allNamespaces: args['all-namespaces'], labelSelector: args.selector, source, warnWithinMs, concurrency, chunkSize };
+    const opts = { ...scope, name: args.name };
     const started = Date.now();
     let outcome: import('../flows/check-contexts.js').FleetOutcome;
     if (contexts) {

@@ -10,6 +10,7 @@ import { resumeCommand } from './resume.js';
 import { kubeconfigCommand } from './kubeconfig.js';
 import { completionCommand } from './completion.js';
 import { versionCommand } from './version.js';
+import { serveCommand } from './serve.js';
 import { withGlobalFlags } from './flags.js';
 import { helpWidth, invokedName } from './name.js';
 
@@ -33,9 +34,10 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(restoreCommand(run))
     .command(resumeCommand(run))
     .command(kubeconfigCommand(run))
+    .command(serveCommand(run))
     .command(completionCommand(run))
     .command(versionCommand(run))
-    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore, resume, kubeconfig (see --help)')
+    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore, resume, kubeconfig, serve (see --help)')
     .strict()
     .parserConfiguration({ 'boolean-negation': false })
     .version(false)

@@ -25,8 +25,8 @@ export interface MetricsInput {
   durationMs: number;
   /** the contexts checked: a `context` label and one `context_up` series each (x509 style: a label only for several) */
   contexts?: ContextState[];
-  /** serve: counters and the age of what is served */
-  exporter?: { checks: number; errors: number; lastSuccess?: Date; now: Date };
+  /** serve: counters, and per context when what is served was last checked successfully */
+  exporter?: { checks: number; errors: number; lastSuccess: ReadonlyMap<string, Date>; now: Date };
 }
 
 type Labels = Array<[string, string]>;
@@ -157,8 +157,8 @@ export function renderPrometheus(input: MetricsInput, style: MetricStyle = 'nati
   if (ex) {
     const checks: Family = { name: `${PREFIX}_checks_total`, type: 'counter', help: 'Checks the exporter has run.', samples: [{ labels: [], value: ex.checks }] };
     const errors: Family = { name: `${PREFIX}_check_errors_total`, type: 'counter', help: 'Checks that failed as a whole; the last good result is still served.', samples: [{ labels: [], value: ex.errors }] };
-    const age = gauge('result_age_seconds', 'Age of the served result: time since the check behind it finished.');
-    age.samples.push({ labels: [], value: ex.lastSuccess ? Math.max(0, (ex.now.getTime() - ex.lastSuccess.getTime()) / 1000) : NaN });
+    const age = gauge('result_age_seconds', 'Age of the served result of a context: time since the check behind it finished.');
+    for (const [context, at] of ex.lastSuccess) age.samples.push({ labels: [['context', context]], value: Math.max(0, (ex.now.getTime() - at.getTime()) / 1000) });
     families.push(checks, errors, age);
   }
   return renderFamilies(families.filter((f) => f.samples.length > 0 || f.type === 'counter'));
