@@ -11,6 +11,7 @@ import { kubeconfigCommand } from './kubeconfig.js';
 import { completionCommand } from './completion.js';
 import { versionCommand } from './version.js';
 import { serveCommand } from './serve.js';
+import { installCommand } from './install.js';
 import { withGlobalFlags } from './flags.js';
 import { helpWidth, invokedName } from './name.js';
 
@@ -35,9 +36,10 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(resumeCommand(run))
     .command(kubeconfigCommand(run))
     .command(serveCommand(run))
+    .command(installCommand(run))
     .command(completionCommand(run))
     .command(versionCommand(run))
-    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore, resume, kubeconfig, serve (see --help)')
+    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore, resume, kubeconfig, serve, install (see --help)')
     .strict()
     .parserConfiguration({ 'boolean-negation': false })
     .version(false)

@@ -163,7 +163,7 @@ test('bash: the script completes commands, -o values, --flag=value, through a sy
     assert.is(r.code, 0, r.stderr);
     return r.stdout.split('\n').filter(Boolean);
   };
-  assert.equal(await reply('kubectl-vcluster_certs '), ['check', 'rotate', 'backups', 'rotate-ca', 'restore', 'resume', 'kubeconfig', 'serve', 'completion', 'version']);
+  assert.equal(await reply('kubectl-vcluster_certs '), ['check', 'rotate', 'backups', 'rotate-ca', 'restore', 'resume', 'kubeconfig', 'serve', 'install', 'completion', 'version']);
   assert.equal(await reply('kubectl-vcluster_certs ch'), ['check']);
   assert.equal(await reply('vcerts check -o '), ['table', 'wide', 'json', 'yaml', 'prometheus']);
   assert.equal(await reply('vcerts check --output=j'), ['json'], '"=" is a word break: only the value is replaced');
@@ -194,7 +194,7 @@ const fish = which('fish');
     assert.is(r.code, 0, r.stderr);
     return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
   };
-  assert.equal((await reply('kubectl-vcluster_certs ')).sort(), ['backups', 'check', 'completion', 'kubeconfig', 'restore', 'resume', 'rotate', 'rotate-ca', 'serve', 'version']);
+  assert.equal((await reply('kubectl-vcluster_certs ')).sort(), ['backups', 'check', 'completion', 'install', 'kubeconfig', 'restore', 'resume', 'rotate', 'rotate-ca', 'serve', 'version']);
   assert.equal((await reply('kubectl-vcluster_certs check -o ')).sort(), ['json', 'prometheus', 'table', 'wide', 'yaml']);
   assert.equal((await reply('kubectl-vcluster_certs rot')).sort(), ['rotate', 'rotate-ca']);
 });
