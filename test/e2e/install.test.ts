@@ -9,7 +9,7 @@ import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generatePki, startCluster, type SimCluster } from '../cluster/index.js';
-import { BINARY, runCli } from './helpers.js';
+import { BINARY, ROOT, runCli } from './helpers.js';
 import { parseExposition, sample } from './prom.js';
 
 const test = suite('install e2e');
@@ -120,6 +120,23 @@ test('the PrometheusRule: promtool checks it, and its unit test fires at 28 days
   }));
   const t = await run('promtool', ['test', 'rules', unit], '');
   assert.is(t.code, 0, t.stdout + t.stderr);
+});
+
+test('the README\'s alert rules are a valid rule file, the same alerts install writes', async () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = /### Alert rules[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'an alert rule block under "### Alert rules"');
+  const file = join(scratch, 'readme-rules.yaml');
+  writeFileSync(file, block);
+  const check = await run('promtool', ['check', 'rules', file], '');
+  assert.is(check.code, 0, check.stdout + check.stderr);
+  const { docs } = await manifests(['--prometheus-rule']);
+  const written = docs.find((d) => d.kind === 'PrometheusRule')!.spec.groups[0].rules;
+  for (const r of parseYaml(block).groups[0].rules) {
+    const same = written.find((w: Doc) => w.alert === r.alert);
+    assert.ok(same, r.alert);
+    assert.is(same.expr, r.expr, r.alert);
+  }
 });
 
 /** A simulator user holding exactly the rules of the printed Role(s) or ClusterRole. */
