@@ -47,9 +47,12 @@ async function failureOf(err: UserError): Promise<ContextFailure> {
  * Checks `contexts` with at most `contextConcurrency` at once. The certificates of every context
  * are inspected by one shared worker pool; a named vCluster is read as a single check would.
  */
-export async function runCheckContexts(contexts: string[], connect: (context: string) => Promise<Kube>, opts: ContextsOptions): Promise<FleetOutcome> {
+export async function runCheckContexts(
+  contexts: string[], connect: (context: string) => Promise<Kube>, opts: ContextsOptions, sharedPool?: Promise<InspectPool>,
+): Promise<FleetOutcome> {
   const startedAt = new Date();
-  const pool: Promise<InspectPool> | undefined = opts.name ? undefined : startInspectPool(opts.threads ?? defaultThreads());
+  // A long-lived caller (serve) keeps one pool for all its checks: threads are not restarted each time.
+  const pool: Promise<InspectPool> | undefined = opts.name ? undefined : sharedPool ?? startInspectPool(opts.threads ?? defaultThreads());
   pool?.catch(() => {});
   const now = opts.now ?? startedAt;
   const outcomes: Array<{ ctx: ContextOutcome; reports: VClusterReport[]; requests: number; execs: number }> = new Array(contexts.length);
@@ -74,7 +77,7 @@ export async function runCheckContexts(contexts: string[], connect: (context: st
   try {
     await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.contextConcurrency ?? 4), contexts.length) }, worker));
   } finally {
-    pool?.then((p) => p.close()).catch(() => {});
+    if (!sharedPool) pool?.then((p) => p.close()).catch(() => {});
   }
   return {
     contexts: outcomes.map((o) => o.ctx),

@@ -6,6 +6,7 @@ import type { Kube } from '../kube/client.js';
 import { renderPrometheus, type ContextState, type MetricStyle } from '../output/prometheus.js';
 import type { VClusterReport } from './check.js';
 import { runCheckContexts, type ContextsOptions } from './check-contexts.js';
+import { defaultThreads, startInspectPool, type InspectPool } from './inspect-pool.js';
 
 export interface ExporterOptions {
   contexts: string[];
@@ -31,6 +32,10 @@ export class Exporter {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+  /** one client per context, kept between checks (its connections too); dropped when its check fails */
+  private readonly kubes = new Map<string, Promise<Kube>>();
+  /** started with the first check, closed by stop() */
+  private pool?: Promise<InspectPool>;
   checks = 0;
   errors = 0;
 
@@ -47,10 +52,14 @@ export class Exporter {
     const failed = new Map<string, string>();
     try {
       for (const namespace of this.opts.namespaces ?? [undefined]) {
-        const fleet = await runCheckContexts(this.opts.contexts, this.opts.connect, { ...this.opts.check, namespace });
+        this.pool ??= startInspectPool(this.opts.check.threads ?? defaultThreads());
+        this.pool.catch(() => {});
+        const fleet = await runCheckContexts(this.opts.contexts, (context) => this.kube(context), { ...this.opts.check, namespace }, this.pool);
         for (const c of fleet.contexts) {
           if (c.error !== undefined) {
             failed.set(c.name, c.error);
+            // The next check reads the kubeconfig again: fixed credentials or a new address count.
+            this.kubes.delete(c.name);
             continue;
           }
           this.served.set(`${c.name}\0${namespace ?? ''}`, { reports: fleet.reports.filter((r) => r.context === c.name), at: fleet.finishedAt });
@@ -68,6 +77,16 @@ export class Exporter {
     this.last = { finishedAt: new Date(), durationMs: Date.now() - started };
   }
 
+  private kube(context: string): Promise<Kube> {
+    let k = this.kubes.get(context);
+    if (!k) {
+      k = this.opts.connect(context);
+      this.kubes.set(context, k);
+      k.catch(() => this.kubes.delete(context));
+    }
+    return k;
+  }
+
   /** Checks now, then every interval after the previous check ended (checks never overlap). */
   start(): void {
     const loop = async () => {
@@ -82,6 +101,7 @@ export class Exporter {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await this.pool?.then((p) => p.close()).catch(() => {});
   }
 
   metrics(now = new Date()): string {

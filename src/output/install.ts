@@ -69,7 +69,7 @@ function container(o: InstallOptions, args: string[]): Manifest {
     image: o.image,
     args,
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
-    resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    resources: { requests: { cpu: '50m', memory: '256Mi' }, limits: { memory: '1Gi' } },
   };
 }
 

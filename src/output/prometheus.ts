@@ -159,7 +159,10 @@ export function renderPrometheus(input: MetricsInput, style: MetricStyle = 'nati
     const errors: Family = { name: `${PREFIX}_check_errors_total`, type: 'counter', help: 'Checks that failed as a whole; the last good result is still served.', samples: [{ labels: [], value: ex.errors }] };
     const age = gauge('result_age_seconds', 'Age of the served result of a context: time since the check behind it finished.');
     for (const [context, at] of ex.lastSuccess) age.samples.push({ labels: [['context', context]], value: Math.max(0, (ex.now.getTime() - at.getTime()) / 1000) });
-    families.push(checks, errors, age);
+    const mem = process.memoryUsage();
+    const rss: Family = { name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident memory size in bytes.', samples: [{ labels: [], value: mem.rss }] };
+    const heap: Family = { name: 'nodejs_heap_size_used_bytes', type: 'gauge', help: 'V8 heap in use, in bytes.', samples: [{ labels: [], value: mem.heapUsed }] };
+    families.push(checks, errors, age, rss, heap);
   }
   return renderFamilies(families.filter((f) => f.samples.length > 0 || f.type === 'counter'));
 }
