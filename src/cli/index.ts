@@ -10,6 +10,8 @@ import { resumeCommand } from './resume.js';
 import { kubeconfigCommand } from './kubeconfig.js';
 import { completionCommand } from './completion.js';
 import { versionCommand } from './version.js';
+import { serveCommand } from './serve.js';
+import { installCommand } from './install.js';
 import { withGlobalFlags } from './flags.js';
 import { helpWidth, invokedName } from './name.js';
 
@@ -33,9 +35,11 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(restoreCommand(run))
     .command(resumeCommand(run))
     .command(kubeconfigCommand(run))
+    .command(serveCommand(run))
+    .command(installCommand(run))
     .command(completionCommand(run))
     .command(versionCommand(run))
-    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore, resume, kubeconfig (see --help)')
+    .demandCommand(1, 'name a command: check, rotate, rotate-ca, backups, restore, resume, kubeconfig, serve, install (see --help)')
     .strict()
     .parserConfiguration({ 'boolean-negation': false })
     .version(false)

@@ -7,7 +7,9 @@ export interface Choice<T extends string = string> {
   description?: string;
 }
 
-export const CHECK_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
+export const CHECK_FORMATS = ['table', 'wide', 'json', 'yaml', 'prometheus'] as const;
+/** check --metric-style (with -o prometheus) */
+export const METRIC_STYLES = ['native', 'x509'] as const;
 export const BACKUPS_FORMATS = ['table', 'json', 'yaml'] as const;
 export const CHANGE_FORMATS = ['text', 'json'] as const;
 

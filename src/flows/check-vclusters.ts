@@ -204,7 +204,7 @@ export async function checkVClusters(kube: Kube, opts: Options, poolStarted: Pro
       vclusters = [await findOneVCluster(kube, { ...opts, name: opts.name, secrets: secretsListed })];
     } else {
       vclusters = await findVClusters(kube, { ...opts, secrets: secretsListed });
-      if (vclusters.length === 0) {
+      if (vclusters.length === 0 && !opts.noneIsEmpty) {
         const where = opts.allNamespaces ? 'any namespace' : `namespace ${opts.namespace}`;
         throw new UserError(`no vClusters found in ${where}${opts.labelSelector ? ` matching -l ${opts.labelSelector}` : ''}; pass -n NAMESPACE or -A`);
       }

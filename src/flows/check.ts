@@ -31,6 +31,8 @@ export interface CheckOptions {
   threads?: number;
   /** Secrets per list request (0: all in one) */
   chunkSize?: number;
+  /** a fleet check finding no vCluster reports none instead of failing (one context of several) */
+  noneIsEmpty?: boolean;
 }
 
 export interface DriftEntry {
@@ -60,6 +62,8 @@ export interface RolloverWindow {
 
 export interface VClusterReport {
   name: string;
+  /** the kubeconfig context it was found through (set by a multi-context check) */
+  context?: string;
   namespace: string;
   version: string;
   phase: string;
@@ -102,8 +106,9 @@ export const EXIT_OF: Record<Result, number> = { OK: EXIT.OK, ATTENTION: EXIT.AT
  * The check command. A fleet check (no name) starts its worker threads first, so they boot while
  * `connect` loads the Kubernetes client; they are stopped when the check ends, however it ends.
  */
-export async function runCheck(connect: () => Promise<Kube>, opts: CheckOptions): Promise<CheckOutcome> {
-  const poolStarted: Promise<InspectPool> | undefined = opts.name ? undefined : startInspectPool(opts.threads ?? defaultThreads());
+export async function runCheck(connect: () => Promise<Kube>, opts: CheckOptions, sharedPool?: Promise<InspectPool>): Promise<CheckOutcome> {
+  // A shared pool (several contexts checked at once) belongs to the caller, who closes it.
+  const poolStarted: Promise<InspectPool> | undefined = sharedPool ?? (opts.name ? undefined : startInspectPool(opts.threads ?? defaultThreads()));
   poolStarted?.catch(() => {}); // awaited by checkVClusters
   try {
     const kube = await connect();
@@ -113,7 +118,7 @@ export async function runCheck(connect: () => Promise<Kube>, opts: CheckOptions)
     const pool = poolStarted && await poolStarted;
     return {
       reports,
-      exitCode: Math.max(...reports.map((r) => EXIT_OF[r.result])),
+      exitCode: Math.max(EXIT.OK, ...reports.map((r) => EXIT_OF[r.result])),
       threads: pool?.threads ?? 0,
       offloaded: pool?.offloaded ?? 0,
       requests: kube.stats.requests,
@@ -121,6 +126,6 @@ export async function runCheck(connect: () => Promise<Kube>, opts: CheckOptions)
     };
   } finally {
     // Not awaited: the workers stop while the report is written.
-    poolStarted?.then((pool) => pool.close()).catch(() => {});
+    if (!sharedPool) poolStarted?.then((pool) => pool.close()).catch(() => {});
   }
 }

@@ -61,7 +61,8 @@ export function mergeKubeconfigs(configs: KubeConfig[]): KubeConfig {
   return merged;
 }
 
-export function resolveKubeConfig(flags: ClusterFlags, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+/** The kubeconfig kubectl would use, before a context is chosen, and where it came from. */
+export function loadKubeConfig(flags: Pick<ClusterFlags, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): { kc: KubeConfig; origin: string } {
   let kc: KubeConfig;
   let origin: string;
   if (flags.kubeconfig) {
@@ -92,6 +93,16 @@ export function resolveKubeConfig(flags: ClusterFlags, env: NodeJS.ProcessEnv = 
       throw new UserError('no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config');
     }
   }
+  return { kc, origin };
+}
+
+/** Every context name of the kubeconfig (the in-cluster config has one). */
+export function listContexts(flags: Pick<ClusterFlags, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): string[] {
+  return loadKubeConfig(flags, env).kc.getContexts().map((c) => c.name);
+}
+
+export function resolveKubeConfig(flags: ClusterFlags, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const { kc, origin } = loadKubeConfig(flags, env);
 
   if (flags.context) {
     if (!kc.getContextObject(flags.context)) {

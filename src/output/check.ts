@@ -1,5 +1,6 @@
 // Renders check reports for humans (table, wide) and machines (json, yaml).
 import type { DriftEntry, VClusterReport } from '../flows/check.js';
+import type { ContextOutcome } from '../flows/check-contexts.js';
 import type { CertRow } from '../pki/types.js';
 import { colorStatus, escapeControl as esc, renderTable } from './table.js';
 import { formatExpiry } from './time.js';
@@ -22,13 +23,13 @@ const DRIFT_TEXT: Record<DriftEntry['kind'], string> = {
 };
 
 function header(r: VClusterReport): string {
-  const bits = [`namespace ${r.namespace}`];
+  const bits = r.context !== undefined ? [`context ${r.context}`, `namespace ${r.namespace}`] : [`namespace ${r.namespace}`];
   if (r.version) bits.push(`v${r.version}`);
   if (r.phase) bits.push(r.phase);
   return esc(`vCluster ${r.name} (${bits.join(', ')})${r.source ? `, read from ${r.source}` : ''}`);
 }
 
-export function renderReportsText(reports: VClusterReport[], wide: boolean, color: boolean): string {
+export function renderReportsText(reports: VClusterReport[], wide: boolean, color: boolean, contexts?: ContextOutcome[]): string {
   const head = ['FILENAME', 'SUBJECT', 'ISSUER', 'EXPIRES ON', 'STATUS'];
   if (wide) head.push('DAYS LEFT', 'KEY', 'SANS', 'SERIAL');
   const out: string[] = [];
@@ -40,16 +41,21 @@ export function renderReportsText(reports: VClusterReport[], wide: boolean, colo
     for (const w of r.warnings) out.push(`  warning: ${esc(w)}`);
     if (r.error) out.push(`  error: ${esc(r.error)}`);
   }
+  if (contexts) {
+    out.push('', renderTable(['CONTEXT', 'VCLUSTERS', 'RESULT'], contexts.map((c) => [esc(c.name), String(c.vclusters), c.error ? `${c.failure ?? 'error'}: ${esc(c.error)}` : 'checked']), { color }).trimEnd());
+  }
   out.push('');
   return out.join('\n') + '\n';
 }
 
 /** The machine-readable document: stable field names, upstream's row keys first. */
-export function reportsDocument(reports: VClusterReport[]) {
+export function reportsDocument(reports: VClusterReport[], contexts?: ContextOutcome[]) {
   return {
     apiVersion: 'vcluster-certs/v1',
     kind: 'CertificateCheck',
+    ...(contexts ? { contexts: contexts.map((c) => ({ name: c.name, vclusters: c.vclusters, ...(c.error ? { failure: c.failure, error: c.error } : {}) })) } : {}),
     vclusters: reports.map((r) => ({
+      ...(r.context !== undefined ? { context: r.context } : {}),
       name: r.name,
       namespace: r.namespace,
       version: r.version,
@@ -80,15 +86,16 @@ export function reportsDocument(reports: VClusterReport[]) {
   };
 }
 
-export async function renderReports(reports: VClusterReport[], format: OutputFormat, color: boolean): Promise<string> {
+/** `contexts`: a multi-context check's contexts, listed with how each went. */
+export async function renderReports(reports: VClusterReport[], format: OutputFormat, color: boolean, contexts?: ContextOutcome[]): Promise<string> {
   switch (format) {
     case 'json':
-      return JSON.stringify(reportsDocument(reports), null, 4) + '\n';
+      return JSON.stringify(reportsDocument(reports, contexts), null, 4) + '\n';
     case 'yaml': {
       const { stringify } = await import('yaml');
-      return stringify(reportsDocument(reports));
+      return stringify(reportsDocument(reports, contexts));
     }
     default:
-      return renderReportsText(reports, format === 'wide', color);
+      return renderReportsText(reports, format === 'wide', color, contexts);
   }
 }

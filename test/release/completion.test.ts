@@ -66,11 +66,11 @@ test('flags: command flags then global ones; --x lists long names only; used fla
 });
 
 test('-o values per command, after a space, after =, and as -o=', async () => {
-  assert.equal(await values(['check', '-o', '']), { v: ['table', 'wide', 'json', 'yaml'], d: Directive.NoFileComp });
+  assert.equal(await values(['check', '-o', '']), { v: ['table', 'wide', 'json', 'yaml', 'prometheus'], d: Directive.NoFileComp });
   assert.equal((await values(['rotate', 'vc1', '--output', ''])).v, ['text', 'json']);
   assert.equal((await values(['check', '--output=j'])).v, ['json']);
   assert.equal((await values(['check', '-o=y'])).v, ['yaml']);
-  assert.equal(outputValues(flag('output', { describe: 'no list here' }), 'check'), ['table', 'wide', 'json', 'yaml']);
+  assert.equal(outputValues(flag('output', { describe: 'no list here' }), 'check'), ['table', 'wide', 'json', 'yaml', 'prometheus']);
   assert.equal(outputValues(flag('output', { choices: ['a', 'b'] }), 'x'), ['a', 'b']);
 });
 
@@ -121,12 +121,12 @@ test('binary: __complete lists the real commands and flags, hides itself, prints
   assert.is(names.at(-1), ':4');
   const flags = lines((await complete$(['check', '--'])).stdout).map((l) => l.split('\t')[0]);
   for (const f of ['--output', '--source', '--warn-within', '--all-namespaces', '--kubeconfig', '--context', '--namespace', '--request-timeout', '--help']) assert.ok(flags.includes(f), `${f} in ${flags}`);
-  assert.equal(lines((await complete$(['check', '-o', ''])).stdout), ['table', 'wide', 'json', 'yaml', ':4']);
+  assert.equal(lines((await complete$(['check', '-o', ''])).stdout), ['table', 'wide', 'json', 'yaml', 'prometheus', ':4']);
   assert.equal(lines((await complete$(['rotate', 'vc', '-o', ''])).stdout), ['text', 'json', ':4']);
   assert.equal(lines((await complete$(['check', '--source', 's'])).stdout).map((l) => l.split('\t')[0]), ['secret', ':4']);
   assert.equal(lines((await complete$(['completion', ''])).stdout), ['bash', 'zsh', 'fish', 'powershell', 'kubectl', ':4']);
   const h = await complete$(['check', '--help', '-o', '']);
-  assert.equal(lines(h.stdout), ['table', 'wide', 'json', 'yaml', ':4'], 'words are data: --help does not print help');
+  assert.equal(lines(h.stdout), ['table', 'wide', 'json', 'yaml', 'prometheus', ':4'], 'words are data: --help does not print help');
 });
 
 test('binary: completion <shell> prints each script; kubectl prints the helper shipped in the archives', async () => {
@@ -163,9 +163,9 @@ test('bash: the script completes commands, -o values, --flag=value, through a sy
     assert.is(r.code, 0, r.stderr);
     return r.stdout.split('\n').filter(Boolean);
   };
-  assert.equal(await reply('kubectl-vcluster_certs '), ['check', 'rotate', 'backups', 'rotate-ca', 'restore', 'resume', 'kubeconfig', 'completion', 'version']);
+  assert.equal(await reply('kubectl-vcluster_certs '), ['check', 'rotate', 'backups', 'rotate-ca', 'restore', 'resume', 'kubeconfig', 'serve', 'install', 'completion', 'version']);
   assert.equal(await reply('kubectl-vcluster_certs ch'), ['check']);
-  assert.equal(await reply('vcerts check -o '), ['table', 'wide', 'json', 'yaml']);
+  assert.equal(await reply('vcerts check -o '), ['table', 'wide', 'json', 'yaml', 'prometheus']);
   assert.equal(await reply('vcerts check --output=j'), ['json'], '"=" is a word break: only the value is replaced');
   assert.equal(await reply('vcerts check --warn-'), ['--warn-within']);
 });
@@ -194,8 +194,8 @@ const fish = which('fish');
     assert.is(r.code, 0, r.stderr);
     return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
   };
-  assert.equal((await reply('kubectl-vcluster_certs ')).sort(), ['backups', 'check', 'completion', 'kubeconfig', 'restore', 'resume', 'rotate', 'rotate-ca', 'version']);
-  assert.equal((await reply('kubectl-vcluster_certs check -o ')).sort(), ['json', 'table', 'wide', 'yaml']);
+  assert.equal((await reply('kubectl-vcluster_certs ')).sort(), ['backups', 'check', 'completion', 'install', 'kubeconfig', 'restore', 'resume', 'rotate', 'rotate-ca', 'serve', 'version']);
+  assert.equal((await reply('kubectl-vcluster_certs check -o ')).sort(), ['json', 'prometheus', 'table', 'wide', 'yaml']);
   assert.equal((await reply('kubectl-vcluster_certs rot')).sort(), ['rotate', 'rotate-ca']);
 });
 if (!fish) console.log('skip: fish not installed, its completion script is not run');

@@ -69,7 +69,7 @@ for (const k of ks) {
     assert.is(names.at(-1), ':4', 'NoFileComp reaches kubectl');
     assert.match(r.stderr, /kubectl_complete-vcluster_certs/, 'kubectl says it called the helper');
     const o = await run(k.bin, ['__complete', 'vcluster-certs', 'check', '-o', ''], { env });
-    assert.equal(o.stdout.trimEnd().split('\n'), ['table', 'wide', 'json', 'yaml', ':4']);
+    assert.equal(o.stdout.trimEnd().split('\n'), ['table', 'wide', 'json', 'yaml', 'prometheus', ':4']);
     const noDesc = await run(k.bin, ['__completeNoDesc', 'vcluster-certs', 'rot'], { env });
     assert.equal(noDesc.stdout.trimEnd().split('\n'), ['rotate', 'rotate-ca', ':4']);
     // without the helper kubectl completes nothing for the plugin

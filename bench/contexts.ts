@@ -1,0 +1,143 @@
+// Fleets over several host clusters, and the exporter's memory. Two measurements, printed as
+// ratios measured side by side in one run, never judged against absolute numbers:
+//  1. `check -A --all-contexts` over N simulated host clusters of M vClusters each, next to
+//     `check -A` through one of them (interleaved runs, medians): the wall-time ratio (the issue's
+//     target: 10 clusters of 200 within 3x one cluster) and both runs' peak RSS (/usr/bin/time).
+//  2. `serve --interval 1s` over the same contexts for K checks: its RSS (VmRSS) after the first
+//     few checks next to after the last, and the median check duration, from /metrics.
+//
+//   node bench/contexts.mjs [--contexts 10] [--per-context 200] [--pkis 20] [--runs 3]
+//                           [--serve-checks 100] [--serve-contexts N] [--binary dist/kubectl-vcluster_certs]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml, stringify } from 'yaml';
+import { startCluster, type SimCluster } from '../test/cluster/index.js';
+import { generatePki } from '../test/cluster/pkigen.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opt } = parseArgs({
+  options: {
+    contexts: { type: 'string', default: '10' },
+    'per-context': { type: 'string', default: '200' },
+    pkis: { type: 'string', default: '20' },
+    runs: { type: 'string', default: '3' },
+    'serve-checks': { type: 'string', default: '100' },
+    'serve-contexts': { type: 'string' },
+    binary: { type: 'string', default: path.join(ROOT, 'dist/kubectl-vcluster_certs') },
+  },
+});
+const CONTEXTS = Math.max(1, Number(opt.contexts));
+const PER = Math.max(1, Number(opt['per-context']));
+const PKIS = Math.max(1, Math.min(PER, Number(opt.pkis)));
+const RUNS = Math.max(1, Number(opt.runs));
+const SERVE_CHECKS = Math.max(2, Number(opt['serve-checks']));
+const SERVE_CONTEXTS = Math.max(1, Math.min(CONTEXTS, Number(opt['serve-contexts'] ?? CONTEXTS)));
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+if (!existsSync(opt.binary)) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'build.mjs'), '-q'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+const bin = path.resolve(opt.binary);
+const tmp = mkdtempSync(path.join(tmpdir(), 'bench-contexts-'));
+
+// --- the host clusters, one merged kubeconfig ------------------------------------------------
+const t0 = performance.now();
+process.stderr.write(`setting up ${CONTEXTS} host clusters of ${PER} vClusters (${PKIS} PKIs) ... `);
+const pkis = await Promise.all(Array.from({ length: PKIS }, (_, i) => generatePki({ name: `vc-${i}`, namespace: 'team', reuseKeys: true })));
+const clusters: SimCluster[] = [];
+for (let c = 0; c < CONTEXTS; c++) {
+  const cluster = await startCluster();
+  clusters.push(cluster);
+  const fleet = Array.from({ length: PER }, (_, i) => ({ name: `vc-${String(i).padStart(3, '0')}`, namespace: `team-${String(i % 20).padStart(2, '0')}` }));
+  await Promise.all(fleet.map((vc, i) => cluster.addVCluster({ ...vc, pki: pkis[i % PKIS]! })));
+  await Promise.all(fleet.map((vc) => cluster.waitReady(vc.namespace, vc.name, 300_000)));
+}
+const merged = { apiVersion: 'v1', kind: 'Config', 'current-context': 'host-0', clusters: [] as unknown[], users: [] as unknown[], contexts: [] as unknown[] };
+clusters.forEach((cluster, i) => {
+  const kc = parseYaml(readFileSync(cluster.kubeconfigPath, 'utf8'));
+  merged.clusters.push({ name: `host-${i}`, cluster: kc.clusters[0].cluster });
+  merged.users.push({ name: `host-${i}`, user: kc.users[0].user });
+  merged.contexts.push({ name: `host-${i}`, context: { cluster: `host-${i}`, user: `host-${i}` } });
+});
+const kubeconfig = path.join(tmp, 'kubeconfig');
+writeFileSync(kubeconfig, stringify(merged), { mode: 0o600 });
+process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+
+// --- 1. all contexts next to one ------------------------------------------------------------
+interface Run { wallMs: number; rssKb?: number }
+
+function runOnce(args: string[]): Promise<Run> {
+  const timeFile = path.join(tmp, 'time');
+  const argv = [...args, '--kubeconfig', kubeconfig, '--source', 'secret', '-o', 'json'];
+  const [cmd, cmdArgs] = TIME ? [TIME, ['-o', timeFile, '-f', '%M', bin, ...argv]] : [bin, argv];
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(-300)}`));
+      resolve({ wallMs: performance.now() - started, rssKb: TIME ? Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) : undefined });
+    });
+  });
+}
+
+const one: Run[] = [];
+const all: Run[] = [];
+await runOnce(['check', '-A', '--context', 'host-0']); // warm-up
+for (let i = 0; i < RUNS; i++) {
+  const order = i % 2 ? [[all, ['check', '-A', '--all-contexts']], [one, ['check', '-A', '--context', 'host-0']]] : [[one, ['check', '-A', '--context', 'host-0']], [all, ['check', '-A', '--all-contexts']]];
+  for (const [into, args] of order as Array<[Run[], string[]]>) into.push(await runOnce(args));
+}
+const mOne = median(one.map((r) => r.wallMs));
+const mAll = median(all.map((r) => r.wallMs));
+console.log(`check -A, one context (${PER} vClusters):          median ${(mOne / 1000).toFixed(2)} s, peak RSS ${one[0]?.rssKb ? `${(Math.max(...one.map((r) => r.rssKb!)) / 1024).toFixed(0)} MB` : '?'}`);
+console.log(`check -A --all-contexts (${CONTEXTS} x ${PER} vClusters): median ${(mAll / 1000).toFixed(2)} s, peak RSS ${all[0]?.rssKb ? `${(Math.max(...all.map((r) => r.rssKb!)) / 1024).toFixed(0)} MB` : '?'}`);
+console.log(`wall ratio all/one: ${(mAll / mOne).toFixed(2)} (issue target <= 3 for 10 x 200); ${RUNS} interleaved runs; the simulated clusters share this machine's CPUs`);
+
+// --- 2. the exporter's memory over many checks -----------------------------------------------
+const ctxArgs = SERVE_CONTEXTS === 1 ? ['--context', 'host-0'] : ['--contexts', Array.from({ length: SERVE_CONTEXTS }, (_, i) => `host-${i}`).join(',')];
+const serve = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--interval', '1s', '-A', '--source', 'secret', '--kubeconfig', kubeconfig, ...ctxArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+let log = '';
+serve.stderr.on('data', (d) => (log += d));
+const port = await new Promise<number>((resolve, reject) => {
+  const timer = setInterval(() => {
+    const m = /serving http:\/\/127\.0\.0\.1:(\d+)\//.exec(log);
+    if (m) { clearInterval(timer); resolve(Number(m[1])); }
+  }, 50);
+  serve.on('close', (code) => { clearInterval(timer); reject(new Error(`serve exited ${code}: ${log}`)); });
+});
+const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${serve.pid}/status`, 'utf8'))?.[1]);
+const fds = () => readdirSync(`/proc/${serve.pid}/fd`).length;
+const samples: Array<{ checks: number; rssKb: number; durationS: number }> = [];
+let lastChecks = 0;
+while (lastChecks < SERVE_CHECKS) {
+  const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const checks = Number(/^vcluster_certs_checks_total (\d+)/m.exec(body)?.[1] ?? 0);
+  if (checks > lastChecks) {
+    lastChecks = checks;
+    const heapMb = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(body)?.[1]) / 2 ** 20;
+    samples.push({ checks, rssKb: rssKb(), durationS: Number(/^vcluster_certs_check_duration_seconds (\S+)/m.exec(body)?.[1]) });
+    if (checks % 10 === 0) process.stderr.write(`  serve: ${checks} checks, RSS ${(samples.at(-1)!.rssKb / 1024).toFixed(0)} MB, heap used ${heapMb.toFixed(0)} MB, ${fds()} open files\n`);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+serve.kill('SIGTERM');
+const errors = /check failed/.test(log) ? log.split('\n').filter((l) => /check failed/.test(l)).length : 0;
+const early = median(samples.slice(2, 7).map((s) => s.rssKb));
+const late = median(samples.slice(-5).map((s) => s.rssKb));
+console.log(`serve (${SERVE_CONTEXTS} x ${PER} vClusters, --interval 1s): ${lastChecks} checks, ${errors} failed; RSS ${(early / 1024).toFixed(0)} MB after checks 3-7, ${(late / 1024).toFixed(0)} MB after the last 5: ratio ${(late / early).toFixed(2)}; max ${(Math.max(...samples.map((s) => s.rssKb)) / 1024).toFixed(0)} MB; median check ${median(samples.map((s) => s.durationS)).toFixed(2)} s`);
+
+await Promise.all(clusters.map((c) => c.close()));
+rmSync(tmp, { recursive: true, force: true });
+process.exit(0);
