@@ -6,6 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { startCluster, type SimCluster } from '../cluster/index.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BINARY = join(ROOT, 'dist', 'kubectl-vcluster_certs');
@@ -98,4 +99,22 @@ export function assertOneLineError(r: CliResult, code: number, re: RegExp): void
   if (lines.length !== 1) throw new Error(`one line on stderr expected, got: ${r.stderr}`);
   if (!/^error: /.test(lines[0]!) || !re.test(lines[0]!)) throw new Error(`stderr ${JSON.stringify(lines[0])} does not match ${re}`);
   if (/\n\s+at /.test(r.stderr)) throw new Error('stack trace on stderr');
+}
+
+/**
+ * One simulated host cluster for a suite: started before its first test, closed after the last.
+ * `ready` receives the cluster and the environment that points the CLI at it.
+ */
+export function useSimulatedCluster(
+  test: { before(fn: () => Promise<void>): void; after(fn: () => Promise<void>): void },
+  ready: (cluster: SimCluster, env: Record<string, string>) => void,
+): void {
+  let started: SimCluster | undefined;
+  test.before(async () => {
+    started = await startCluster();
+    ready(started, { KUBECONFIG: started.kubeconfigPath });
+  });
+  test.after(async () => {
+    await started?.close();
+  });
 }

@@ -3,8 +3,8 @@
 // A syncer that stops rewriting it leaves the old credentials: the change succeeds with a warning.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generatePki, startCluster, typeByKind, type SimCluster } from '../cluster/index.js';
-import { runCli } from './helpers.js';
+import { generatePki, typeByKind, type SimCluster } from '../cluster/index.js';
+import { runCli, useSimulatedCluster } from './helpers.js';
 import { kubeconfigCreds, opensslVerifies, secretFiles } from './pki-oracle.js';
 
 const test = suite('vc-<name> after a change e2e');
@@ -12,12 +12,9 @@ const SECRETS = typeByKind('Secret');
 let cluster: SimCluster;
 let env: Record<string, string>;
 
-test.before(async () => {
-  cluster = await startCluster();
-  env = { KUBECONFIG: cluster.kubeconfigPath };
-});
-test.after(async () => {
-  await cluster?.close();
+useSimulatedCluster(test, (c, e) => {
+  cluster = c;
+  env = e;
 });
 
 async function vcluster(name: string, ns: string): Promise<void> {

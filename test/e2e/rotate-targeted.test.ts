@@ -3,8 +3,8 @@
 // renewal (all leafs when any has <= 90 days left) is refused, or allowed and then seen happening.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generatePki, startCluster, typeByKind, type PkiOptions, type SimCluster } from '../cluster/index.js';
-import { runCli } from './helpers.js';
+import { generatePki, typeByKind, type PkiOptions, type SimCluster } from '../cluster/index.js';
+import { runCli, useSimulatedCluster } from './helpers.js';
 import { KUBECONFIGS, LEAFS, kubeconfigCreds, opensslVerifies, podFiles, sameFiles, secretFiles, vclusterPods, x509, type Files } from './pki-oracle.js';
 
 const test = suite('rotate targeted e2e');
@@ -12,12 +12,9 @@ const DAY = 86_400_000;
 let cluster: SimCluster;
 let env: Record<string, string>;
 
-test.before(async () => {
-  cluster = await startCluster();
-  env = { KUBECONFIG: cluster.kubeconfigPath };
-});
-test.after(async () => {
-  await cluster?.close();
+useSimulatedCluster(test, (c, e) => {
+  cluster = c;
+  env = e;
 });
 
 async function vcluster(name: string, namespace: string, pkiOpts: Partial<PkiOptions>, vcOpts: Record<string, unknown>): Promise<Files> {

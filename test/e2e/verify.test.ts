@@ -7,8 +7,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generatePki, startCluster, typeByKind, type SimCluster } from '../cluster/index.js';
-import { runCli } from './helpers.js';
+import { generatePki, typeByKind, type SimCluster } from '../cluster/index.js';
+import { runCli, useSimulatedCluster } from './helpers.js';
 import { CA_FILES, LEAFS, fingerprint, sameFiles, secretFiles, vclusterPods, x509, type Files } from './pki-oracle.js';
 
 const PODS = typeByKind('Pod');
@@ -18,12 +18,9 @@ const test = suite('verification against a real-like vCluster');
 let cluster: SimCluster;
 let env: Record<string, string>;
 
-test.before(async () => {
-  cluster = await startCluster();
-  env = { KUBECONFIG: cluster.kubeconfigPath };
-});
-test.after(async () => {
-  await cluster?.close();
+useSimulatedCluster(test, (c, e) => {
+  cluster = c;
+  env = e;
 });
 
 async function vcluster(name: string, namespace: string, vcOpts: Record<string, unknown> = {}, pki?: Files): Promise<Files> {
