@@ -2,7 +2,7 @@
 // bound to one vCluster. The flows see only this interface: the real implementation below talks
 // to the API server, and a fake in the tests makes each call fail, conflict or stop the process.
 import { EXIT, UserError } from '../errors.js';
-import { secretDataFromFiles } from '../pki/certmap.js';
+import { filesFromSecretData, secretDataFromFiles } from '../pki/certmap.js';
 import type { PkiFiles } from '../pki/types.js';
 import { missingPermissions, type Permission } from './access.js';
 import { apiStatusCode, type Kube } from './client.js';
@@ -11,7 +11,8 @@ import { acquireRotationLease, type HeldLease } from './lease.js';
 import { backupInPod, readDirFromPod, removeInPod, stageInPod, swapInPod } from './pod-files.js';
 import { readPkiFromSecret } from './pki-source.js';
 import { restartVCluster, type RestartMode } from './restart.js';
-import { createBackupSecret, listBackupSecrets, SecretConflictError } from './secrets.js';
+export { restartNeeds } from './restart.js';
+import { BACKUPS_KEPT, createBackupSecret, listBackupSecrets, SecretConflictError } from './secrets.js';
 import type { V1Secret } from './k8s.js';
 import { verifyApplied } from '../flows/verify-applied.js';
 
@@ -104,20 +105,6 @@ export const CALL_NEEDS: Readonly<Record<Exclude<PortCall, 'restart'>, readonly 
   readKubeconfigSecret: [SECRETS('get')],
 };
 
-function usesOnDelete(vc: VCluster): boolean {
-  return vc.kind === 'StatefulSet' && (vc.object as { spec?: { updateStrategy?: { type?: string } } }).spec?.updateStrategy?.type === 'OnDelete';
-}
-
-/** The calls restartVCluster makes for this vCluster in this mode. */
-export function restartNeeds(vc: VCluster, mode: RestartMode, hasDeployedEtcd: boolean): Permission[] {
-  const needs: Permission[] = [{ verb: 'list', resource: 'pods' }];
-  const rollsByTemplate = mode === 'rolling' && vc.replicas > 1 && !usesOnDelete(vc);
-  if (rollsByTemplate) needs.push({ verb: 'patch', resource: vc.kind === 'StatefulSet' ? 'statefulsets' : 'deployments', group: 'apps' });
-  if (!rollsByTemplate || hasDeployedEtcd) needs.push({ verb: 'delete', resource: 'pods' });
-  if (hasDeployedEtcd && mode === 'rolling') needs.push({ verb: 'patch', resource: 'statefulsets', group: 'apps' });
-  return needs;
-}
-
 export function permissionKey(p: Permission): string {
   return [p.verb, p.group ?? '', p.resource, p.subresource ?? ''].join('/');
 }
@@ -199,13 +186,11 @@ export class KubeChangePort implements ChangePort {
   }
 
   async readBackupSecret(name: string): Promise<PkiFiles> {
-    const { filesFromSecretData } = await import('../pki/certmap.js');
     const s = await this.kube.call(`read back the backup secret ${this.ns}/${name}`, () => this.kube.core.readNamespacedSecret({ name, namespace: this.ns }, this.kube.opts));
     return filesFromSecretData(s.data ?? {});
   }
 
   async pruneBackupSecrets(protect: string[]): Promise<string[]> {
-    const { BACKUPS_KEPT } = await import('./secrets.js');
     const all = await listBackupSecrets(this.kube, this.ns, this.vc.name);
     const doomed = all.slice(0, Math.max(0, all.length - BACKUPS_KEPT)).filter((b) => !protect.includes(b.name));
     for (const b of doomed) {

@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import type { Kube } from './client.js';
 import { isPodReady, podStatus, type VCluster } from './discovery.js';
 import { PatchStrategy, setHeaderOptions, type V1Pod } from './k8s.js';
+import type { Permission } from './access.js';
 
 export const ROTATION_ANNOTATION = 'vcluster.loft.sh/cert-rotation-at';
 
@@ -63,6 +64,21 @@ async function patchTemplateAnnotation(kube: Kube, namespace: string, kind: 'Sta
 
 function onDelete(sts: { spec?: { updateStrategy?: { type?: string } } } | undefined): boolean {
   return sts?.spec?.updateStrategy?.type === 'OnDelete';
+}
+
+/** A leaf rotation of several replicas rolls through the pod template (OnDelete StatefulSets pod by pod). */
+function rollsByTemplate(vc: VCluster, mode: RestartMode): boolean {
+  return mode === 'rolling' && vc.replicas > 1 && !(vc.kind === 'StatefulSet' && onDelete(vc.object as { spec?: { updateStrategy?: { type?: string } } }));
+}
+
+/** The permissions restartVCluster needs for this vCluster in this mode (the RBAC preflight asks for them). */
+export function restartNeeds(vc: VCluster, mode: RestartMode, hasDeployedEtcd: boolean): Permission[] {
+  const needs: Permission[] = [{ verb: 'list', resource: 'pods' }];
+  const byTemplate = rollsByTemplate(vc, mode);
+  if (byTemplate) needs.push({ verb: 'patch', resource: vc.kind === 'StatefulSet' ? 'statefulsets' : 'deployments', group: 'apps' });
+  if (!byTemplate || hasDeployedEtcd) needs.push({ verb: 'delete', resource: 'pods' });
+  if (hasDeployedEtcd && mode === 'rolling') needs.push({ verb: 'patch', resource: 'statefulsets', group: 'apps' });
+  return needs;
 }
 
 /** One pod at a time, highest ordinal first, each replacement Ready before the next goes. */

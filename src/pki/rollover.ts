@@ -20,8 +20,9 @@
 // Finalize: ca, server-ca and client-ca become N alone (self-signed again), apiserver.crt loses the
 // chain; certificates signed by the old CA stop being accepted. Abort is a restore of the backup
 // taken at the start.
-import { BACKDATE_MS, generateKeyLike, KeyPair, loadSigner, reissueLeafWith, type Signer } from './issue.js';
+import { BACKDATE_MS, DAY_MS, generateKeyLike, KeyPair, loadSigner, reissueLeafWith, type Signer } from './issue.js';
 import { createCA, crossSignCA } from './issue-ca.js';
+import { MIN_VALIDITY_MS } from './rotation-plan.js';
 import { createPublicKey } from 'node:crypto';
 import { describeKey, normalizeCurve, parsePrivateKey } from './keys.js';
 import { replaceKubeconfigCredentials } from './kubeconfig-edit.js';
@@ -30,8 +31,6 @@ import { encodePem, splitPem } from './pem.js';
 import { isSelfSigned, isIssuedBy, parseCertificate, parseCertificates } from './x509.js';
 import type { CertInfo, PkiFiles, PlanLine } from './types.js';
 
-const DAY_MS = 86_400_000;
-const MIN_VALIDITY_MS = 90 * DAY_MS;
 /** Below this the window is too short to hand out new kubeconfigs: refused. */
 const MIN_WINDOW_MS = DAY_MS;
 
