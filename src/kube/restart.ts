@@ -77,7 +77,8 @@ export function restartNeeds(vc: VCluster, mode: RestartMode, hasDeployedEtcd: b
   const byTemplate = rollsByTemplate(vc, mode);
   if (byTemplate) needs.push({ verb: 'patch', resource: vc.kind === 'StatefulSet' ? 'statefulsets' : 'deployments', group: 'apps' });
   if (!byTemplate || hasDeployedEtcd) needs.push({ verb: 'delete', resource: 'pods' });
-  if (hasDeployedEtcd && mode === 'rolling') needs.push({ verb: 'patch', resource: 'statefulsets', group: 'apps' });
+  // rollDeployedEtcd reads <name>-etcd to choose between its template and pod by pod.
+  if (hasDeployedEtcd && mode === 'rolling') needs.push({ verb: 'get', resource: 'statefulsets', group: 'apps' }, { verb: 'patch', resource: 'statefulsets', group: 'apps' });
   return needs;
 }
 

@@ -120,7 +120,7 @@ export function checkValidity(ms: number, what: string, flag: string, force: boo
     throw new RotationRefusal(
       'validity',
       `${what} ${days(ms)} is 90 days or less: vCluster's own watcher renews such certificates at the next start ` +
-        `or check and would race with this rotation; use a longer ${flag} or --force`,
+        `or check and would race with this rotation; use a longer ${flag} or --allow-short-validity`,
     );
   }
 }

@@ -90,7 +90,7 @@ test('planLeafRotation: what changes, what not, issuers and expiries', async () 
 
 test('planLeafRotation refuses: validity <= 90 d, CA without key / wrong key / expired, leaf not verifying, corrupt leaf', async () => {
   const now = new Date();
-  await expectRefusal(() => planLeafRotation(rsa, { now, validityMs: 90 * DAY }), 'validity', /90 days or less.*--force/, rsa);
+  await expectRefusal(() => planLeafRotation(rsa, { now, validityMs: 90 * DAY }), 'validity', /90 days or less.*--allow-short-validity/, rsa);
   planLeafRotation(rsa, { now, validityMs: 90 * DAY, force: true });
   planLeafRotation(rsa, { now, validityMs: 91 * DAY });
   await expectRefusal(() => planLeafRotation(rsa, { now, validityMs: 0, force: true }), 'validity', /must be positive/, rsa);

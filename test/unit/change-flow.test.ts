@@ -373,6 +373,14 @@ test('RBAC: any one permission missing stops the run before anything is written 
   }
 });
 
+test('RBAC: a leaf rotation with a deployed etcd asks to read and patch <name>-etcd (its roll reads the StatefulSet first)', () => {
+  const vc = new FakeCluster(OLD, 1).port().vc;
+  const keys = restartNeeds(vc, 'rolling', true).map(permissionKey);
+  assert.ok(keys.includes('get/apps/statefulsets/'), keys.join(' '));
+  assert.ok(keys.includes('patch/apps/statefulsets/'), keys.join(' '));
+  assert.not.ok(restartNeeds(vc, 'rolling', false).map(permissionKey).includes('get/apps/statefulsets/'));
+});
+
 test('refusals name the one flag that accepts the risk', async () => {
   const notRunning = new FakeCluster(OLD, 1);
   let r = await attempt(runChange(notRunning.port({ status: 'CrashLoopBackOff' }), spec(), options()));
