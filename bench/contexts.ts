@@ -14,9 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml, stringify } from 'yaml';
-import { startCluster, type SimCluster } from '../test/cluster/index.js';
-import { generatePki } from '../test/cluster/pkigen.js';
+import { startFleet } from './fleet.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
@@ -53,24 +51,9 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'bench-contexts-'));
 // --- the host clusters, one merged kubeconfig ------------------------------------------------
 const t0 = performance.now();
 process.stderr.write(`setting up ${CONTEXTS} host clusters of ${PER} vClusters (${PKIS} PKIs) ... `);
-const pkis = await Promise.all(Array.from({ length: PKIS }, (_, i) => generatePki({ name: `vc-${i}`, namespace: 'team', reuseKeys: true })));
-const clusters: SimCluster[] = [];
-for (let c = 0; c < CONTEXTS; c++) {
-  const cluster = await startCluster();
-  clusters.push(cluster);
-  const fleet = Array.from({ length: PER }, (_, i) => ({ name: `vc-${String(i).padStart(3, '0')}`, namespace: `team-${String(i % 20).padStart(2, '0')}` }));
-  await Promise.all(fleet.map((vc, i) => cluster.addVCluster({ ...vc, pki: pkis[i % PKIS]! })));
-  await Promise.all(fleet.map((vc) => cluster.waitReady(vc.namespace, vc.name, 300_000)));
-}
-const merged = { apiVersion: 'v1', kind: 'Config', 'current-context': 'host-0', clusters: [] as unknown[], users: [] as unknown[], contexts: [] as unknown[] };
-clusters.forEach((cluster, i) => {
-  const kc = parseYaml(readFileSync(cluster.kubeconfigPath, 'utf8'));
-  merged.clusters.push({ name: `host-${i}`, cluster: kc.clusters[0].cluster });
-  merged.users.push({ name: `host-${i}`, user: kc.users[0].user });
-  merged.contexts.push({ name: `host-${i}`, context: { cluster: `host-${i}`, user: `host-${i}` } });
-});
+const { clusters, kubeconfig: kubeconfigYaml } = await startFleet(CONTEXTS, PER, PKIS);
 const kubeconfig = path.join(tmp, 'kubeconfig');
-writeFileSync(kubeconfig, stringify(merged), { mode: 0o600 });
+writeFileSync(kubeconfig, kubeconfigYaml, { mode: 0o600 });
 process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
 // --- 1. all contexts next to one ------------------------------------------------------------

@@ -119,9 +119,10 @@ export const checkCommand = (run: Runner) => ({
         process.stdout.write(text);
       }
     } else {
-      const { renderReports } = await import('../output/check.js');
+      const { renderReportChunks } = await import('../output/check.js');
       const { useColor } = await import('../output/table.js');
-      process.stdout.write(await renderReports(outcome.reports, format, useColor(), contexts ? outcome.contexts : undefined));
+      const { writeChunks } = await import('../output/write.js');
+      await writeChunks(process.stdout, await renderReportChunks(outcome.reports, format, useColor(), contexts ? outcome.contexts : undefined));
     }
     // A single vCluster's (or context's) failure is an error line on stderr too, for scripts reading stdout as data.
     for (const c of outcome.contexts) if (c.error) process.stderr.write(`error: ${escapeControl(`context ${c.name}: ${c.error}`)}\n`);

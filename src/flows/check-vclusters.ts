@@ -2,17 +2,17 @@
 // every Ready replica when asked), inspect every certificate and note drift. Grading is check.ts's.
 import { UserError } from '../errors.js';
 import { diffPki, inspectPki } from '../pki/inspect.js';
-import { filesFromSecretData } from '../pki/certmap.js';
 import type { CertRow, PkiFiles } from '../pki/types.js';
 import type { V1Pod, V1Secret } from '../kube/k8s.js';
-import type { Kube } from '../kube/client.js';
+import { notJson, type Kube } from '../kube/client.js';
 import { findOneVCluster, findVClusters, isPodReady, requireK8sDistro, type VCluster } from '../kube/discovery.js';
 import { certsSecretName, readPkiFromPod, readPkiFromSecret, PKI_DIR } from '../kube/pki-source.js';
-import { SecretIndex } from '../kube/secret-index.js';
+import { SecretIndex, type SecretPage } from '../kube/secret-index.js';
 import { STATE_ANNOTATION } from '../kube/secrets.js';
 import { isUnfinished, parseMarker, unfinishedHint, type Marker } from './change-marker.js';
 import { rolloverState } from '../pki/rollover.js';
 import type { InspectPool } from './inspect-pool.js';
+import type { SecretDigest } from '../pki/secret-digest.js';
 import type { CheckOptions, DriftEntry, UnfinishedChange, VClusterReport } from './check.js';
 
 type Options = CheckOptions & { namespace: string };
@@ -90,21 +90,34 @@ async function checkOne(
     }
     const readyPods = vc.pods.filter(isPodReady);
     let secretFiles: PkiFiles | undefined;
-    let secretRows: Promise<CertRow[]> | undefined;
+    /** the rows read ahead (then there is no secretFiles and no disk) */
+    let aheadRows: CertRow[] | undefined;
     let emptyKeys: string[] = [];
     if (opts.source !== 'pod') {
-      const s = await readPkiFromSecret(kube, vc, secrets, ahead?.files);
-      secretFiles = s.files;
-      secretRows = ahead?.rows.get(s.secret);
-      emptyKeys = s.emptyKeys;
-      report.unfinished = unfinishedChange(s.secret);
+      // Read ahead (fleet, Secret only): the rows and window are there, the data already dropped.
+      const listed = secrets.get(vc.namespace, certsSecretName(vc.name));
+      const early = listed && !wantsDisk ? ahead?.get(listed) : undefined;
+      const digest = early?.digest;
+      let secret: V1Secret;
+      if (digest) {
+        secret = listed!;
+        aheadRows = digest.rows;
+        emptyKeys = early!.emptyKeys;
+        report.rollover = digest.rollover;
+      } else {
+        const s = await readPkiFromSecret(kube, vc, secrets);
+        secret = s.secret;
+        secretFiles = s.files;
+        emptyKeys = s.emptyKeys;
+        const window = rolloverState(s.files);
+        if (window) report.rollover = { since: window.since.toISOString(), until: window.until.toISOString(), oldCA: window.oldCA.subject };
+      }
+      report.unfinished = unfinishedChange(secret);
       if (report.unfinished) {
         const u = report.unfinished;
         report.warnings.push(unfinishedHint(vc, { state: u.state, stamp: u.stamp, kind: u.command as Marker['kind'] }));
       }
-      const window = s.files && rolloverState(s.files);
-      if (window) {
-        report.rollover = { since: window.since.toISOString(), until: window.until.toISOString(), oldCA: window.oldCA.subject };
+      if (report.rollover) {
         report.warnings.push(`CA rollover in progress since ${report.rollover.since}: old kubeconfigs still accepted; finalize before ${report.rollover.until} ("kubectl vcluster-certs rotate-ca ${vc.name} -n ${vc.namespace} --finalize", or --abort)`);
       }
       report.source = `secret ${vc.namespace}/${certsSecretName(vc.name)}`;
@@ -128,7 +141,7 @@ async function checkOne(
     // The Secret is what every restart loads, so it is what we grade when we have it.
     const files = (secretFiles ?? disks[0]?.files)!;
     const inspectOpts = { now, warnWithinMs: opts.warnWithinMs };
-    if (files === secretFiles && secretRows) report.certificates = await secretRows;
+    if (aheadRows) report.certificates = aheadRows;
     else report.certificates = pool ? await pool.inspect(files, inspectOpts) : inspectPki(files, inspectOpts);
     const error = contentError(vc, emptyKeys, report.certificates);
     if (error) report.error = error;
@@ -153,29 +166,19 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (t: T) => Promise
 }
 
 /**
- * Fleet mode: inspect every `<name>-certs` Secret of a listed chunk as soon as it arrives, while
- * the rest of the list and the workloads are still in flight. Results are keyed by the Secret
- * object, so checkOne only uses them for the very Secret it reads.
+ * Fleet mode: each chunk of the Secret list goes to the pool as the API server's bytes; its
+ * `<name>-certs` Secrets come back as rows, without their data. The main thread never holds the
+ * fleet's PKIs (hundreds of ~70 KiB Secrets), which is what a fleet check's memory would peak on.
+ * Keyed by the Secret object, so checkOne only uses a digest for the very Secret it reads.
  */
-interface Ahead {
-  rows: Map<V1Secret, Promise<CertRow[]>>;
-  files: WeakMap<V1Secret, PkiFiles>;
-}
+type Ahead = Map<V1Secret, { digest: SecretDigest | null; emptyKeys: string[] }>;
 
-function inspectAhead(secrets: V1Secret[], pool: InspectPool, opts: Options, now: Date, ahead: Ahead): void {
-  for (const secret of secrets) {
-    if (!secret.metadata?.name?.endsWith('-certs') || !secret.data) continue;
-    let files: PkiFiles;
-    try {
-      files = filesFromSecretData(secret.data);
-    } catch {
-      continue; // checkOne reports it
-    }
-    const rows = pool.inspect(files, { now, warnWithinMs: opts.warnWithinMs });
-    rows.catch(() => {}); // awaited (and reported) by checkOne, if it is a vCluster's
-    ahead.rows.set(secret, rows);
-    ahead.files.set(secret, files);
-  }
+async function readAhead(body: Buffer, pool: InspectPool, opts: Options, now: Date, ahead: Ahead, what: string): Promise<SecretPage> {
+  const page = await pool.inspectSecretList(body, { now, warnWithinMs: opts.warnWithinMs });
+  if (!page) throw notJson(what);
+  const items = page.items as V1Secret[];
+  for (const c of page.certs) ahead.set(items[c.index]!, { digest: c.digest, emptyKeys: c.emptyKeys });
+  return { items, continue: page.continue };
 }
 
 /** One report per vCluster in scope (not graded yet), sorted by namespace and name. */
@@ -186,17 +189,13 @@ export async function checkVClusters(kube: Kube, opts: Options, poolStarted: Pro
   try {
     // With -l the Secret list holds vClusters outside the selection; only inspect what was asked for.
     const ahead: Ahead | undefined = poolStarted && (opts.source === 'auto' || opts.source === 'secret') && !opts.labelSelector
-      ? { rows: new Map(), files: new WeakMap() }
+      ? new Map()
       : undefined;
-    // A chunk that comes before the pool is up waits for it; they are registered in order, and
-    // all of them before the pool is awaited below.
-    const onPage = ahead && ((secrets: V1Secret[]) => {
-      void poolStarted!.then((pool) => {
-        if (!finished) inspectAhead(secrets, pool, opts, now, ahead);
-      }, () => {});
-    });
+    // A chunk that comes before the pool is up waits for it; the next chunk is asked for once this one is read.
+    // A chunk arriving after the check ended (it failed) is not read: the list stops there.
+    const readPage = ahead && (async (body: Buffer, what: string) => (finished ? { items: [] } : readAhead(body, await poolStarted!, opts, now, ahead, what)));
     // The Secrets and the workloads are listed at once.
-    const secretsListed = opts.source === 'pod' ? Promise.resolve(SecretIndex.empty()) : SecretIndex.load(kube, opts, { onPage, chunkSize: opts.chunkSize });
+    const secretsListed = opts.source === 'pod' ? Promise.resolve(SecretIndex.empty()) : SecretIndex.load(kube, opts, { readPage, chunkSize: opts.chunkSize });
     secretsListed.catch(() => {});
     let vclusters: VCluster[];
     if (opts.name) {

@@ -53,12 +53,8 @@ export interface UnfinishedChange {
 }
 
 /** A graceful CA rollover's open window (rotate-ca --graceful, not yet --finalize). */
-export interface RolloverWindow {
-  since: string;
-  /** when the cross-signed CA expires with the old one: finalize before */
-  until: string;
-  oldCA: string;
-}
+export type { RolloverWindow } from '../pki/secret-digest.js';
+import type { RolloverWindow } from '../pki/secret-digest.js';
 
 export interface VClusterReport {
   name: string;

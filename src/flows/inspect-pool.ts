@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { InspectOptions } from '../pki/inspect.js';
 import type { InspectJob } from './inspect-worker.js';
 import { packFiles } from '../pki/packed-files.js';
+import type { SecretListDigest } from '../pki/secret-digest.js';
 import type { CertRow, PkiFiles } from '../pki/types.js';
 
 /** The worker bundle (src/flows/inspect-worker.ts), injected by build.mjs; absent when run from source. */
@@ -24,15 +25,26 @@ export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
   return Math.max(0, Math.min(availableParallelism() - 1, 3));
 }
 
+/**
+ * A worker parses a chunk of Secrets at a time and keeps nothing between jobs: a small young
+ * generation keeps its garbage from growing the process (a fleet check's peak memory), and the
+ * old-generation cap is only a ceiling. A worker that hits it dies and its jobs run here instead.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 };
+
 /** Jobs queued per worker: enough to keep it busy between replies, few enough to balance. */
 const QUEUE_PER_WORKER = 2;
 
+/** A job as the worker gets it (without its id), and how to run it here instead. */
 interface Pending {
-  files: PkiFiles;
-  opts: InspectOptions;
-  resolve: (rows: CertRow[]) => void;
+  job: DistributiveOmit<InspectJob, 'id'>;
+  transfer: ArrayBuffer[];
+  inline: () => unknown;
+  resolve: (result: unknown) => void;
   reject: (e: Error) => void;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 interface Lane {
   worker: Worker;
@@ -46,6 +58,11 @@ export interface InspectPool {
   /** PKIs inspected by workers so far */
   readonly offloaded: number;
   inspect(files: PkiFiles, opts: InspectOptions): Promise<CertRow[]>;
+  /**
+   * A page of a Secret list (the API's JSON bytes), parsed and its `<name>-certs` Secrets inspected; null: not JSON.
+   * The body is handed over: a worker may take its buffer, so the caller must not read it afterwards.
+   */
+  inspectSecretList(body: Buffer, opts: InspectOptions): Promise<SecretListDigest | null>;
   /** Stops the workers; jobs not answered yet are rejected. */
   close(): Promise<void>;
 }
@@ -62,7 +79,7 @@ export async function startInspectPool(threads: number, source: string | undefin
   // The workers are created before the first await, so they start booting at once.
   if (source && threads > 0) {
     for (let i = 0; i < threads; i++) {
-      const lane: Lane = { worker: new Worker(source, { eval: true, stdout: false, stderr: false }), pending: new Map(), dead: false };
+      const lane: Lane = { worker: new Worker(source, { eval: true, stdout: false, stderr: false, resourceLimits: WORKER_LIMITS }), pending: new Map(), dead: false };
       const fail = () => {
         if (lane.dead) return;
         lane.dead = true;
@@ -71,13 +88,13 @@ export async function startInspectPool(threads: number, source: string | undefin
         lane.pending.clear();
         pump();
       };
-      lane.worker.on('message', (m: { id: number; rows?: CertRow[]; error?: string }) => {
+      lane.worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
         const p = lane.pending.get(m.id);
         if (!p) return;
         lane.pending.delete(m.id);
-        if (m.rows) {
+        if (m.error === undefined) {
           offloaded++;
-          p.resolve(m.rows);
+          p.resolve(m.result);
         } else p.reject(new Error(`internal error inspecting certificates: ${m.error}`));
         pump();
       });
@@ -88,10 +105,10 @@ export async function startInspectPool(threads: number, source: string | undefin
   }
   // Loaded after the workers are on their way: this module is imported early (the check command
   // starts the pool before it connects), and the PKI code is not needed until the first job.
-  const { inspectPki } = await import('../pki/inspect.js');
+  const [{ inspectPki }, { digestSecretList }] = await Promise.all([import('../pki/inspect.js'), import('../pki/secret-digest.js')]);
   function runInline(p: Pending): void {
     try {
-      p.resolve(inspectPki(p.files, p.opts));
+      p.resolve(p.inline());
     } catch (e) {
       p.reject(e as Error);
     }
@@ -107,10 +124,8 @@ export async function startInspectPool(threads: number, source: string | undefin
 
   function post(lane: Lane, p: Pending): void {
     const id = nextId++;
-    const packed = packFiles(p.files);
-    const job: InspectJob = { id, ...packed, now: p.opts.now.getTime(), warnWithinMs: p.opts.warnWithinMs };
     lane.pending.set(id, p);
-    lane.worker.postMessage(job, [packed.bytes.buffer as ArrayBuffer]);
+    lane.worker.postMessage({ id, ...p.job }, p.transfer);
   }
 
   // Jobs wait here; workers are topped up whenever anything happens, and the main thread takes
@@ -131,6 +146,23 @@ export async function startInspectPool(threads: number, source: string | undefin
     pump();
   }
 
+  const when = (opts: InspectOptions) => ({ now: opts.now.getTime(), warnWithinMs: opts.warnWithinMs });
+
+  function submit(toJob: () => Pick<Pending, 'job' | 'transfer'>, inline: () => unknown): Promise<unknown> {
+    if (closed || lanes.length === 0) return Promise.resolve().then(inline);
+    return new Promise((resolve, reject) => {
+      // The job is built lazily: the packing for a worker is only done if a worker takes it.
+      let built: Pick<Pending, 'job' | 'transfer'> | undefined;
+      const p: Pending = {
+        get job() { return (built ??= toJob()).job; },
+        get transfer() { return (built ??= toJob()).transfer; },
+        inline, resolve, reject,
+      };
+      queue.push(p);
+      pump();
+    });
+  }
+
   return {
     get threads() {
       return lanes.length;
@@ -139,11 +171,18 @@ export async function startInspectPool(threads: number, source: string | undefin
       return offloaded;
     },
     inspect(files, opts) {
-      if (closed || lanes.length === 0) return Promise.resolve().then(() => inspectPki(files, opts));
-      return new Promise((resolve, reject) => {
-        queue.push({ files, opts, resolve, reject });
-        pump();
-      });
+      return submit(() => {
+        // Packed when posted, into a buffer of its own that the transfer hands over.
+        const packed = packFiles(files);
+        return { job: { kind: 'files', ...packed, ...when(opts) }, transfer: [packed.bytes.buffer as ArrayBuffer] };
+      }, () => inspectPki(files, opts)) as Promise<CertRow[]>;
+    },
+    inspectSecretList(body, opts) {
+      return submit(() => {
+        // Handed over without a copy when the bytes have their buffer to themselves.
+        const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body : new Uint8Array(body);
+        return { job: { kind: 'secret-list', body: own, ...when(opts) }, transfer: [own.buffer as ArrayBuffer] };
+      }, () => digestSecretList(body, opts)) as Promise<SecretListDigest | null>;
     },
     async close() {
       // Whatever is still unanswered was asked for ahead and is no longer wanted: drop it

@@ -23,6 +23,30 @@ export interface KubeOptions extends ClusterFlags {
 
 const TLS_OPTION_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
 
+/** All of a response body, in one buffer of its own. */
+async function readStream(stream: ReadableStream<Uint8Array> | null): Promise<Buffer> {
+  if (!stream) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    length += chunk.byteLength;
+  }
+  // Not Buffer.concat: a small result could land in Buffer's shared pool, which a transfer to a worker would detach.
+  const out = Buffer.from(new ArrayBuffer(length));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** A list answer that does not parse: one line, exit 3. */
+export function notJson(what: string, err?: unknown): UserError {
+  return new UserError(`cannot ${what}: the API server's answer is not JSON`, 3, err);
+}
+
 /**
  * client-node gives every REST request a new undici Agent, so a new TCP and TLS connection: one
  * handshake per list chunk. Requests with the same cluster and TLS options share one Agent here,
@@ -116,22 +140,29 @@ export class Kube {
    * client is handed an empty object instead. Items keep the API's JSON types (times are strings).
    */
   async listJson<T>(what: string, list: (opts: Kube['opts']) => Promise<unknown>): Promise<{ items: T[]; continue?: string }> {
-    let body: string | undefined;
-    const opts = this.optsWith((rsp: ResponseContext) =>
-      observableFrom((async () => {
-        if (rsp.httpStatusCode < 200 || rsp.httpStatusCode > 299) return rsp;
-        body = await rsp.body.text();
-        return new ResponseContext(rsp.httpStatusCode, rsp.headers, new SelfDecodingBody(Promise.resolve(Buffer.from('{}'))));
-      })()));
-    await this.call(what, () => list(opts));
+    const body = await this.listBody(what, list);
     let parsed: { items?: unknown; metadata?: { continue?: unknown } };
     try {
-      parsed = JSON.parse(body ?? '') as typeof parsed;
+      parsed = JSON.parse(body.toString()) as typeof parsed;
     } catch (err) {
-      throw new UserError(`cannot ${what}: the API server's answer is not JSON`, 3, err);
+      throw notJson(what, err);
     }
     const cont = parsed?.metadata?.continue;
     return { items: Array.isArray(parsed?.items) ? (parsed.items as T[]) : [], continue: typeof cont === 'string' && cont ? cont : undefined };
+  }
+
+  /** listJson's answer as the bytes the API server sent, for a caller that parses it elsewhere (a worker thread). */
+  async listBody(what: string, list: (opts: Kube['opts']) => Promise<unknown>): Promise<Buffer> {
+    let body: Buffer | undefined;
+    const opts = this.optsWith((rsp: ResponseContext) =>
+      observableFrom((async () => {
+        if (rsp.httpStatusCode < 200 || rsp.httpStatusCode > 299) return rsp;
+        // Not binary(): client-node's fetch wrapper calls a method undici's Response does not have.
+        body = await readStream(rsp.body.stream());
+        return new ResponseContext(rsp.httpStatusCode, rsp.headers, new SelfDecodingBody(Promise.resolve(Buffer.from('{}'))));
+      })()));
+    await this.call(what, () => list(opts));
+    return body ?? Buffer.alloc(0);
   }
 
   /**

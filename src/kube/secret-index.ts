@@ -4,6 +4,12 @@ import type { Kube } from './client.js';
 import { apiStatusCode } from './client.js';
 import type { V1Secret } from './k8s.js';
 
+/** One chunk of the list. */
+export interface SecretPage {
+  items: V1Secret[];
+  continue?: string;
+}
+
 /** Secrets per list request by default (`check --chunk-size`). */
 export const CHUNK_SIZE = 100;
 
@@ -13,26 +19,28 @@ export class SecretIndex {
   /**
    * Lists in chunks (like kubectl's --chunk-size, smaller by default: a vCluster's Secrets are
    * ~70 KiB each; 0 = one request), handing each chunk to `onPage` as it arrives so that the caller
-   * can start on it while the next one is in flight. A continue token that expired (410: the list
+   * can start on it while the next one is in flight. `readPage` parses a chunk's bytes instead of
+   * the default JSON.parse (a fleet check hands them to a worker thread). A continue token that expired (410: the list
    * changed meanwhile) restarts the list once, whole. Without list rights the index is empty and
    * callers fall back to GETs.
    */
   static async load(
     kube: Kube,
     scope: { namespace: string; allNamespaces?: boolean },
-    opts: { onPage?: (secrets: V1Secret[]) => void; chunkSize?: number } = {},
+    opts: { onPage?: (secrets: V1Secret[]) => void; chunkSize?: number; readPage?: (body: Buffer, what: string) => Promise<SecretPage> } = {},
   ): Promise<SecretIndex> {
-    const { onPage } = opts;
+    const { onPage, readPage } = opts;
     const limit = (opts.chunkSize ?? CHUNK_SIZE) || undefined;
     const labelSelector = 'app=vcluster';
     const where = scope.allNamespaces ? 'in all namespaces' : `in namespace ${scope.namespace}`;
     // As JSON: the Secrets are read for their names and data only (see Kube.listJson).
-    const listPage = (chunk?: number, cont?: string) =>
-      kube.listJson<V1Secret>(`list vCluster secrets ${where}`, (o) =>
-        scope.allNamespaces
-          ? kube.core.listSecretForAllNamespaces({ labelSelector, limit: chunk, _continue: cont }, o)
-          : kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector, limit: chunk, _continue: cont }, o),
-      );
+    const what = `list vCluster secrets ${where}`;
+    const request = (chunk?: number, cont?: string) => (o: Kube['opts']) =>
+      scope.allNamespaces
+        ? kube.core.listSecretForAllNamespaces({ labelSelector, limit: chunk, _continue: cont }, o)
+        : kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector, limit: chunk, _continue: cont }, o);
+    const listPage = async (chunk?: number, cont?: string): Promise<SecretPage> =>
+      readPage ? readPage(await kube.listBody(what, request(chunk, cont)), what) : kube.listJson<V1Secret>(what, request(chunk, cont));
     const byKey = new Map<string, V1Secret>();
     const add = (items: V1Secret[]) => {
       for (const s of items) byKey.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);

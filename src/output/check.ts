@@ -50,47 +50,78 @@ export function renderReportsText(reports: VClusterReport[], wide: boolean, colo
 
 /** The machine-readable document: stable field names, upstream's row keys first. */
 export function reportsDocument(reports: VClusterReport[], contexts?: ContextOutcome[]) {
+  return { ...documentHead(contexts), vclusters: reports.map(reportDocument) };
+}
+
+function documentHead(contexts?: ContextOutcome[]) {
   return {
     apiVersion: 'vcluster-certs/v1',
     kind: 'CertificateCheck',
     ...(contexts ? { contexts: contexts.map((c) => ({ name: c.name, vclusters: c.vclusters, ...(c.error ? { failure: c.failure, error: c.error } : {}) })) } : {}),
-    vclusters: reports.map((r) => ({
-      ...(r.context !== undefined ? { context: r.context } : {}),
-      name: r.name,
-      namespace: r.namespace,
-      version: r.version,
-      phase: r.phase,
-      source: r.source,
-      result: r.result,
-      ...(r.error ? { error: r.error } : {}),
-      warnings: r.warnings,
-      drift: r.drift,
-      certificates: r.certificates.map((c) => ({
-        filename: c.filename,
-        subject: c.subject,
-        issuer: c.issuer,
-        expiryTime: c.expiryTime,
-        status: c.status,
-        block: c.block,
-        notBefore: c.notBefore,
-        daysLeft: c.daysLeft,
-        isCA: c.isCA,
-        keyType: c.keyType,
-        dnsNames: c.dnsNames,
-        ipAddresses: c.ipAddresses,
-        serial: c.serial,
-        sha256: c.sha256,
-        problems: c.problems,
-      })),
+  };
+}
+
+function reportDocument(r: VClusterReport) {
+  return {
+    ...(r.context !== undefined ? { context: r.context } : {}),
+    name: r.name,
+    namespace: r.namespace,
+    version: r.version,
+    phase: r.phase,
+    source: r.source,
+    result: r.result,
+    ...(r.error ? { error: r.error } : {}),
+    warnings: r.warnings,
+    drift: r.drift,
+    certificates: r.certificates.map((c) => ({
+      filename: c.filename,
+      subject: c.subject,
+      issuer: c.issuer,
+      expiryTime: c.expiryTime,
+      status: c.status,
+      block: c.block,
+      notBefore: c.notBefore,
+      daysLeft: c.daysLeft,
+      isCA: c.isCA,
+      keyType: c.keyType,
+      dnsNames: c.dnsNames,
+      ipAddresses: c.ipAddresses,
+      serial: c.serial,
+      sha256: c.sha256,
+      problems: c.problems,
     })),
   };
+}
+
+/**
+ * JSON.stringify(reportsDocument(...), null, 4), a vCluster at a time: a fleet's document runs to
+ * tens of megabytes, and building it whole (and again as the bytes written) is what a fleet
+ * check's memory peaks on. JSON strings hold no raw newline, so re-indenting by lines is exact.
+ */
+export function* reportsJsonChunks(reports: VClusterReport[], contexts?: ContextOutcome[]): Generator<string> {
+  const head = JSON.stringify({ ...documentHead(contexts), vclusters: [] }, null, 4);
+  if (reports.length === 0) {
+    yield head + '\n';
+    return;
+  }
+  yield head.slice(0, head.lastIndexOf('[') + 1);
+  for (let i = 0; i < reports.length; i++) {
+    const item = JSON.stringify(reportDocument(reports[i]!), null, 4).replace(/\n/g, '\n        ');
+    yield `\n        ${item}${i < reports.length - 1 ? ',' : ''}`;
+  }
+  yield '\n    ]\n}\n';
+}
+
+/** renderReports, in pieces to write one after the other (JSON: a vCluster at a time). */
+export async function renderReportChunks(reports: VClusterReport[], format: OutputFormat, color: boolean, contexts?: ContextOutcome[]): Promise<Iterable<string>> {
+  return format === 'json' ? reportsJsonChunks(reports, contexts) : [await renderReports(reports, format, color, contexts)];
 }
 
 /** `contexts`: a multi-context check's contexts, listed with how each went. */
 export async function renderReports(reports: VClusterReport[], format: OutputFormat, color: boolean, contexts?: ContextOutcome[]): Promise<string> {
   switch (format) {
     case 'json':
-      return JSON.stringify(reportsDocument(reports, contexts), null, 4) + '\n';
+      return [...reportsJsonChunks(reports, contexts)].join('');
     case 'yaml': {
       const { stringify } = await import('yaml');
       return stringify(reportsDocument(reports, contexts));

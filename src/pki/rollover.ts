@@ -29,6 +29,9 @@ import { replaceKubeconfigCredentials } from './kubeconfig-edit.js';
 import { currentCredentials, parseKubeconfig } from './kubeconfig.js';
 import { encodePem, splitPem } from './pem.js';
 import { isSelfSigned, isIssuedBy, parseCertificate, parseCertificates } from './x509.js';
+import { firstDer, rolloverState } from './rollover-state.js';
+
+export { rolloverState, type RolloverState } from './rollover-state.js';
 import type { CertInfo, PkiFiles, PlanLine } from './types.js';
 
 /** Below this the window is too short to hand out new kubeconfigs: refused. */
@@ -40,16 +43,6 @@ const KUBECONFIGS = ['admin.conf', 'controller-manager.conf', 'scheduler.conf'];
 
 /** A refusal the user can act on; the command turns it into an error with exit code 3. */
 export class RolloverRefused extends Error {}
-
-export interface RolloverState {
-  /** when the window opened (the cross-signed CA's NotBefore) */
-  since: Date;
-  /** when it closes by itself: the cross-signed CA's NotAfter (never later than the old CA's) */
-  until: Date;
-  oldCA: CertInfo;
-  crossSigned: CertInfo;
-}
-
 
 export interface RolloverResult {
   files: PkiFiles;
@@ -63,29 +56,6 @@ export interface RolloverOptions {
   caValidityMs: number;
   /** allow validities of 90 days or less */
   allowShortValidity?: boolean;
-}
-
-function firstDer(data: Buffer | undefined): Buffer | undefined {
-  return data ? splitPem(data).find((b) => b.label === 'CERTIFICATE')?.der : undefined;
-}
-
-/** The window, when the PKI has the layout a graceful start leaves; undefined otherwise. */
-export function rolloverState(files: PkiFiles): RolloverState | undefined {
-  const ca = firstDer(files.get('ca.crt'));
-  const server = firstDer(files.get('server-ca.crt'));
-  const client = files.get('client-ca.crt');
-  if (!ca || !server || !client || !ca.equals(server)) return undefined;
-  let bundle: CertInfo[];
-  try {
-    bundle = parseCertificates(client);
-  } catch {
-    return undefined;
-  }
-  const first = bundle[0];
-  if (!first || bundle.length < 2 || !first.der.equals(ca) || !first.isCA || isSelfSigned(first)) return undefined;
-  const oldCA = bundle.slice(1).find((c) => c.isCA && isIssuedBy(first, c));
-  if (!oldCA) return undefined;
-  return { since: first.notBefore, until: first.notAfter, oldCA, crossSigned: first };
 }
 
 function checkValidity(ms: number, flag: string, allow?: boolean): void {

@@ -92,6 +92,15 @@ const SIG_ALG_NAMES: Record<string, string> = {
 };
 
 /** SHA-256 of the DER as upper-case colon-separated hex (upstream e2e fingerprint format). */
+/**
+ * A copy of `s` that does not keep its source alive. V8 makes a substring a view into the whole
+ * string: jsrsasign's serial is a slice of the certificate's hex, which a check's rows (kept for
+ * every vCluster of a fleet) would otherwise hold on to, a few KiB per certificate.
+ */
+function detached(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
+}
+
 export function sha256Fingerprint(der: Buffer): string {
   return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
 }
@@ -234,7 +243,7 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
     subject: subject.str,
     issuerCN: issuer.cn,
     issuer: issuer.str,
-    serialHex: js.getSerialNumberHex().toLowerCase(),
+    serialHex: detached(js.getSerialNumberHex().toLowerCase()),
     notBefore: node.validFromDate,
     notAfter: node.validToDate,
     isCA: bc?.cA === true,

@@ -5,6 +5,8 @@ import * as assert from 'uvu/assert';
 import { startInspectPool, defaultThreads } from '../../src/flows/inspect-pool.js';
 import { inspectPki } from '../../src/pki/inspect.js';
 import { packFiles, unpackFiles } from '../../src/pki/packed-files.js';
+import { digestSecretList } from '../../src/pki/secret-digest.js';
+import { secretDataFromFiles } from '../../src/pki/certmap.js';
 import type { PkiFiles } from '../../src/pki/types.js';
 import { generatePki } from '../cluster/index.js';
 import { bundleInspectWorker } from '../../scripts/build-lib.mjs';
@@ -89,6 +91,31 @@ test('close() drops unanswered jobs: they reject instead of running inline on th
   const results = await settled;
   assert.ok(results.every((r) => r.status === 'rejected' && /closed/.test(String(r.reason))), 'all dropped');
   assert.is(pool.threads, 1);
+});
+
+test('Secret list pages: the same digests from workers and inline; a pooled or sliced buffer is copied, not detached', async () => {
+  const page = (names: string[]) => Buffer.from(JSON.stringify({
+    kind: 'SecretList', metadata: { continue: 'c' },
+    items: names.map((n, i) => ({ metadata: { name: `${n}-certs`, namespace: 'ns' }, data: secretDataFromFiles(pkis[i % pkis.length]!, { allowMissing: true }) })),
+  }));
+  const bodies = Array.from({ length: 6 }, (_, i) => page([`a${i}`, `b${i}`, `c${i}`]));
+  // one body as a view into a bigger buffer: the pool must not hand the whole buffer away
+  const outer = Buffer.concat([Buffer.from('xx'), bodies[0]!]);
+  const view = outer.subarray(2);
+  const expected = bodies.map((b) => digestSecretList(b, opts));
+  const pool = await startInspectPool(1, source);
+  try {
+    const got = await Promise.all([view, ...bodies.slice(1)].map((b) => pool.inspectSecretList(b, opts)));
+    expected.forEach((e, i) => assert.equal(got[i], e, `page ${i}`));
+    // a body of its own was handed over (detached), not copied
+    assert.ok(bodies.slice(1).some((b) => b.length === 0), 'transferred');
+    assert.ok(pool.offloaded > 0, 'the worker took pages');
+    assert.is(outer.subarray(0, 2).toString(), 'xx', 'the outer buffer is still readable');
+    assert.ok(view.equals(bodies[0]!));
+    assert.ok(got[0]!.certs.every((c) => c.digest && c.digest.rows.length > 0));
+  } finally {
+    await pool.close();
+  }
 });
 
 test('defaultThreads: spare cores, capped; VCERTS_THREADS overrides', () => {

@@ -93,4 +93,21 @@ test('a 200 whose body is not JSON: a one-line error that says which call', asyn
   assert.not.match((err as UserError).message, /\n/);
 });
 
+test('listBody: the exact bytes, in a buffer of their own (a worker can take it without a copy)', async () => {
+  const body = JSON.stringify({ kind: 'SecretList', metadata: {}, items: [{ metadata: { name: 'ü-certs' }, data: { 'ca.crt': 'x'.repeat(200_000) } }] });
+  answer = { status: 200, body };
+  const before = kube.stats.requests;
+  const bytes = await kube.listBody('list secrets in namespace team', (o) => kube.core.listNamespacedSecret({ namespace: 'team' }, o));
+  assert.ok(bytes.equals(Buffer.from(body)), 'byte for byte, multi-byte characters included');
+  assert.is(bytes.byteOffset, 0);
+  assert.is(bytes.buffer.byteLength, bytes.length, 'not a view into a shared pool');
+  assert.is(kube.stats.requests, before + 1);
+  answer = { status: 200, body: '' };
+  const small = await kube.listBody('list secrets in namespace team', (o) => kube.core.listNamespacedSecret({ namespace: 'team' }, o));
+  assert.is(small.length, 0);
+  answer = { status: 403, body: JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'no', code: 403 }) };
+  const err = await kube.listBody('list secrets in namespace team', (o) => kube.core.listNamespacedSecret({ namespace: 'team' }, o)).then(() => undefined, (e: unknown) => e);
+  assert.is(apiStatusCode(err), 403);
+});
+
 test.run();
