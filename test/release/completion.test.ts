@@ -152,6 +152,18 @@ const complete$ = (args: string[], env: NodeJS.ProcessEnv = cleanEnv({ HOME: tmp
 const lines = (s: string) => s.trimEnd().split('\n');
 /** the candidates' values, and the directive */
 const names = (r: { stdout: string }) => lines(r.stdout).map((l) => l.split('\t')[0]);
+/** a kubeconfig with the contexts prod-eu (cluster eu), prod-us (us) and dev (eu) */
+function contextsKubeconfig(): string {
+  const kc = path.join(tmp, 'kc-contexts');
+  fs.writeFileSync(kc, [
+    'apiVersion: v1', 'kind: Config',
+    'clusters: [{name: eu, cluster: {server: "https://127.0.0.1:1"}}, {name: us, cluster: {server: "https://127.0.0.1:1"}}]',
+    'users: [{name: u, user: {token: t}}]',
+    'contexts: [{name: prod-eu, context: {cluster: eu, user: u}}, {name: prod-us, context: {cluster: us, user: u}}, {name: dev, context: {cluster: eu, user: u}}]',
+    'current-context: dev', '',
+  ].join('\n'));
+  return kc;
+}
 
 test('binary: __complete lists the real commands and flags, hides itself, prints nothing on stderr', async () => {
   const r = await complete$(['']);
@@ -216,6 +228,9 @@ test('bash: the script completes commands, -o values, --flag=value, through a sy
   assert.equal(await reply('vcerts check -o '), ['table', 'wide', 'json', 'yaml', 'prometheus']);
   assert.equal(await reply('vcerts check --output=j'), ['json'], '"=" is a word break: only the value is replaced');
   assert.equal(await reply('vcerts check --warn-'), ['--warn-within']);
+  const kc = contextsKubeconfig();
+  assert.equal(await reply(`vcerts check --kubeconfig ${kc} --contexts dev,`), ['dev,prod-eu', 'dev,prod-us'], 'the whole list replaces the word');
+  assert.equal(await reply(`vcerts check --kubeconfig ${kc} --contexts=prod-us,d`), ['prod-us,dev']);
 });
 
 for (const shell of ['zsh', 'fish']) {
@@ -303,14 +318,7 @@ test('simulated cluster: -n lists namespaces; names come from the context namesp
 });
 
 test('binary: --context and --contexts list the contexts of the --kubeconfig typed before them', async () => {
-  const kc = path.join(tmp, 'kc-contexts');
-  fs.writeFileSync(kc, [
-    'apiVersion: v1', 'kind: Config',
-    'clusters: [{name: eu, cluster: {server: "https://127.0.0.1:1"}}, {name: us, cluster: {server: "https://127.0.0.1:1"}}]',
-    'users: [{name: u, user: {token: t}}]',
-    'contexts: [{name: prod-eu, context: {cluster: eu, user: u}}, {name: prod-us, context: {cluster: us, user: u}}, {name: dev, context: {cluster: eu, user: u}}]',
-    'current-context: dev', '',
-  ].join('\n'));
+  const kc = contextsKubeconfig();
   const env = cleanEnv({ HOME: tmp });
   const one = await complete$(['check', '--kubeconfig', kc, '--context', ''], env);
   assert.is(one.stderr, '');
