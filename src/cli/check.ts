@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { UserError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { connect, oneOf, wholeNumber, withAllNamespaces, withOutput, type GlobalArgs } from './flags.js';
-import { CHECK_FORMATS, METRIC_STYLES, SOURCES } from './values.js';
+import { CHECK_FORMATS, describeChoices, METRIC_STYLES, SOURCES, valuesOf } from './values.js';
 import type { Runner } from './index.js';
 
 /** The flags check and serve share: what to check, and how the metrics look. */
@@ -32,17 +32,17 @@ export function withCheckScopeFlags<T>(y: Argv<T>) {
     .option('chunk-size', { type: 'number', describe: 'Secrets listed per API request, as kubectl --chunk-size (0: all in one request)', default: 100 })
     .option('contexts', { type: 'string', describe: 'Check through these kubeconfig contexts (comma-separated), all at once' })
     .option('all-contexts', { type: 'boolean', describe: 'Check through every context of the kubeconfig, all at once' })
-    .option('metric-style', { type: 'string', describe: `Metrics: native (vcluster_certs_*) or x509 (x509-certificate-exporter's metric names and labels)`, default: 'native' });
+    .option('metric-style', { type: 'string', describe: `Metrics: ${describeChoices(METRIC_STYLES)}`, default: 'native' });
 }
 
 /** The check options of the shared flags, each validated with a one-line error. */
 export function checkScopeOf(args: CheckScopeArgs) {
   return {
-    style: oneOf(args['metric-style'], METRIC_STYLES, '--metric-style', 'native'),
+    style: oneOf(args['metric-style'], valuesOf(METRIC_STYLES), '--metric-style', 'native'),
     opts: {
       allNamespaces: args['all-namespaces'],
       labelSelector: args.selector,
-      source: oneOf(args.source, SOURCES.map((s) => s.value), '--source', 'auto'),
+      source: oneOf(args.source, valuesOf(SOURCES), '--source', 'auto'),
       warnWithinMs: parseDuration(args['warn-within'] ?? '30d', '--warn-within'),
       concurrency: Math.max(1, wholeNumber(args.concurrency, '--concurrency', 8)),
       chunkSize: wholeNumber(args['chunk-size'], '--chunk-size', 100),

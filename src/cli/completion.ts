@@ -48,7 +48,8 @@ export const completionCommand = (run: Runner): Array<CommandModule<any, any>> =
           '              kubectl vcluster-certs completion kubectl > "$SHIM" && chmod +x "$SHIM"',
           '              (kubectl 1.26+ runs it for `kubectl vcluster-certs <TAB>`)',
           '',
-          'Completes commands, flags, -o and --source values, contexts, namespaces (-n) and vCluster names;',
+          'Completes commands, flags, the values of -o, --source, --metric-style and --mode, contexts (also in',
+          'a --contexts list), namespaces (-n, --watch-namespaces) and vCluster names;',
           `names come from the cluster within ${lookupTimeoutMs() / 1000}s and are left out on any error.`,
         ].join('\n')),
       handler: (args: Record<string, unknown>) => run(async () => {

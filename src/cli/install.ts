@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { parseDuration } from './duration.js';
 import { oneOf } from './flags.js';
-import { METRIC_STYLES } from './values.js';
+import { describeChoices, INSTALL_MODES, METRIC_STYLES, valuesOf } from './values.js';
 import type { Runner } from './index.js';
 
 interface InstallArgs {
@@ -27,7 +27,7 @@ export const installCommand = (run: Runner) => ({
   describe: 'Print the manifests that run the check in the host cluster (exporter or CronJob), read-only',
   builder: (y: Argv) =>
     y
-      .option('mode', { type: 'string', describe: 'exporter (Deployment + Service serving /metrics) or cronjob (a scheduled check)', default: 'exporter' })
+      .option('mode', { type: 'string', describe: describeChoices(INSTALL_MODES), default: 'exporter' })
       .option('image', { type: 'string', describe: 'Container image holding the binary (build it from the Dockerfile)', default: `kubectl-vcluster_certs:${VERSION}` })
       .option('watch-namespaces', { type: 'string', describe: 'Check only these namespaces (comma-separated), with a Role in each instead of a ClusterRole' })
       .option('interval', { type: 'string', describe: 'exporter: time between checks', default: '5m' })
@@ -40,9 +40,9 @@ export const installCommand = (run: Runner) => ({
       .example('$0 install --mode cronjob --watch-namespaces team-a,team-b', 'a scheduled check of two namespaces')
       .epilog('-n/--namespace is where the tool runs (default vcluster-certs). Grants get/list on secrets, pods, statefulsets and deployments only: the check reads the Secrets (--source secret), no exec.'),
   handler: (args: InstallArgs) => run(async () => {
-    const { INSTALL_MODES, installManifests, renderManifests } = await import('../output/install.js');
-    const mode = oneOf(args.mode, INSTALL_MODES, '--mode', 'exporter');
-    const style = oneOf(args['metric-style'], METRIC_STYLES, '--metric-style', 'native');
+    const { installManifests, renderManifests } = await import('../output/install.js');
+    const mode = oneOf(args.mode, valuesOf(INSTALL_MODES), '--mode', 'exporter');
+    const style = oneOf(args['metric-style'], valuesOf(METRIC_STYLES), '--metric-style', 'native');
     const namespace = args.namespace || 'vcluster-certs';
     const watch = args['watch-namespaces'] === undefined ? undefined : [...new Set(args['watch-namespaces'].split(',').map((n) => n.trim()).filter(Boolean))];
     for (const ns of [namespace, ...(watch ?? [])]) {

@@ -1,6 +1,8 @@
-// The values of -o and --source: the commands declare, check and describe their flags from these
-// lists, and completion offers them from the same lists.
+// The values of -o and the other enum flags: the commands declare, check (oneOf) and describe
+// their flags from these lists, and completion offers them from the same lists.
 import type { Source } from '../flows/check.js';
+import type { InstallMode } from '../output/install.js';
+import type { MetricStyle } from '../output/prometheus.js';
 
 export interface Choice<T extends string = string> {
   value: T;
@@ -8,8 +10,6 @@ export interface Choice<T extends string = string> {
 }
 
 export const CHECK_FORMATS = ['table', 'wide', 'json', 'yaml', 'prometheus'] as const;
-/** check --metric-style (with -o prometheus) */
-export const METRIC_STYLES = ['native', 'x509'] as const;
 export const BACKUPS_FORMATS = ['table', 'json', 'yaml'] as const;
 export const CHANGE_FORMATS = ['text', 'json'] as const;
 
@@ -29,6 +29,37 @@ export const SOURCES: ReadonlyArray<Choice<Source>> = [
   { value: 'secret', description: 'only the <name>-certs Secret, no exec needed' },
   { value: 'pod', description: 'only /data/pki in the syncer container of a Ready pod' },
 ];
+
+/** check, serve and install --metric-style */
+export const METRIC_STYLES: ReadonlyArray<Choice<MetricStyle>> = [
+  { value: 'native', description: 'vcluster_certs_*' },
+  { value: 'x509', description: "x509-certificate-exporter's metric names and labels" },
+];
+
+/** install --mode */
+export const INSTALL_MODES: ReadonlyArray<Choice<InstallMode>> = [
+  { value: 'exporter', description: 'Deployment + Service serving /metrics' },
+  { value: 'cronjob', description: 'a scheduled check' },
+];
+
+/**
+ * The values of the enum flags other than -o, by flag name (a name means the same values in
+ * every command that has it): what completion offers.
+ */
+export const FLAG_VALUES: Readonly<Record<string, ReadonlyArray<Choice>>> = {
+  source: SOURCES,
+  'metric-style': METRIC_STYLES,
+  mode: INSTALL_MODES,
+};
+
+export function valuesOf<T extends string>(choices: ReadonlyArray<Choice<T>>): T[] {
+  return choices.map((c) => c.value);
+}
+
+/** 'a (what a is) or b (what b is)', for a flag's help */
+export function describeChoices(choices: readonly Choice[]): string {
+  return orList(choices.map((c) => (c.description ? `${c.value} (${c.description})` : c.value)));
+}
 
 /** 'a, b or c' */
 export function orList(values: readonly string[]): string {

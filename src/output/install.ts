@@ -3,7 +3,6 @@
 import type { MetricStyle } from './prometheus.js';
 
 export type InstallMode = 'exporter' | 'cronjob';
-export const INSTALL_MODES: readonly InstallMode[] = ['exporter', 'cronjob'];
 
 export interface InstallOptions {
   mode: InstallMode;

@@ -7,7 +7,6 @@ import type { CertRow } from '../pki/types.js';
 
 /** native: this tool's names; x509: enix/x509-certificate-exporter's, so its dashboards and alerts work. */
 export type MetricStyle = 'native' | 'x509';
-export const METRIC_STYLES: readonly MetricStyle[] = ['native', 'x509'];
 
 export const PREFIX = 'vcluster_certs';
 

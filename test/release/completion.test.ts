@@ -26,10 +26,14 @@ const ROOT_SPEC = cmd('', {
   commands: [
     cmd('check', {
       positionals: [{ name: 'name', variadic: false }],
-      flags: [flag('output', { aliases: ['o'], describe: 'Output format: table, wide, json or yaml' }), flag('source'), flag('all-namespaces', { aliases: ['A'], takesValue: false })],
+      flags: [
+        flag('output', { aliases: ['o'], describe: 'Output format: table, wide, json or yaml' }), flag('source'), flag('all-namespaces', { aliases: ['A'], takesValue: false }),
+        flag('metric-style'), flag('contexts'),
+      ],
     }),
     cmd('rotate', { positionals: [{ name: 'name', variadic: false }], flags: [flag('output', { aliases: ['o'], describe: 'Output format: text or json' }), flag('yes', { aliases: ['y'], takesValue: false })] }),
     cmd('backups', { commands: [cmd('list', { positionals: [{ name: 'name', variadic: false }] })] }),
+    cmd('install', { flags: [flag('mode'), flag('metric-style'), flag('watch-namespaces')] }),
     cmd('__complete', { hidden: true }),
   ],
 });
@@ -39,7 +43,7 @@ function fakeLookups() {
   const lookups: Lookups = {
     async namespaces(ctx) { calls.push(['namespaces', ctx]); return [{ value: 'team-a' }, { value: 'team-b' }, { value: 'default' }]; },
     async vclusters(ctx) { calls.push(['vclusters', ctx]); return [{ value: 'vc1', description: 'Running' }, { value: 'vc2', description: 'Paused' }]; },
-    async contexts(ctx) { calls.push(['contexts', ctx]); return [{ value: 'prod' }, { value: 'dev' }]; },
+    async contexts(ctx) { calls.push(['contexts', ctx]); return [{ value: 'prod', description: 'eu' }, { value: 'dev' }, { value: 'staging' }]; },
   };
   return { calls, lookups };
 }
@@ -49,16 +53,16 @@ const values = async (words: string[], lookups = fakeLookups().lookups) => {
 };
 
 test('commands: visible ones only, filtered by the partial word, no file completion', async () => {
-  assert.equal(await values(['']), { v: ['check', 'rotate', 'backups'], d: Directive.NoFileComp });
+  assert.equal(await values(['']), { v: ['check', 'rotate', 'backups', 'install'], d: Directive.NoFileComp });
   assert.equal(await values(['r']), { v: ['rotate'], d: Directive.NoFileComp });
-  assert.equal(await values([]), { v: ['check', 'rotate', 'backups'], d: Directive.NoFileComp });
+  assert.equal(await values([]), { v: ['check', 'rotate', 'backups', 'install'], d: Directive.NoFileComp });
   assert.equal((await values(['backups', ''])).v, ['list'], 'nested commands');
 });
 
 test('flags: command flags then global ones; --x lists long names only; used flags drop out', async () => {
   const all = (await values(['check', '-'])).v;
-  assert.equal(all, ['--output', '-o', '--source', '--all-namespaces', '-A', '--kubeconfig', '--context', '--namespace', '-n', '--verbose', '-v']);
-  assert.equal((await values(['check', '--'])).v, ['--output', '--source', '--all-namespaces', '--kubeconfig', '--context', '--namespace', '--verbose']);
+  assert.equal(all, ['--output', '-o', '--source', '--all-namespaces', '-A', '--metric-style', '--contexts', '--kubeconfig', '--context', '--namespace', '-n', '--verbose', '-v']);
+  assert.equal((await values(['check', '--'])).v, ['--output', '--source', '--all-namespaces', '--metric-style', '--contexts', '--kubeconfig', '--context', '--namespace', '--verbose']);
   assert.equal((await values(['check', '-o', 'json', '-v', '--o'])).v, [], '--output already given');
   assert.ok((await values(['check', '-v', '--v'])).v.includes('--verbose'), 'repeatable flags stay');
   const desc = (await complete(ROOT_SPEC, ['check', '--out'], fakeLookups().lookups)).candidates;
@@ -94,10 +98,46 @@ test('namespaces, contexts and vCluster names come from lookups with the connect
   assert.equal((await values(['check', '--', '-x', ''], lookups)).v, [], 'after --, -x is the name');
 });
 
+test('--metric-style and --mode values, with their descriptions, in every command that has the flag', async () => {
+  const check = await complete(ROOT_SPEC, ['check', '--metric-style', ''], fakeLookups().lookups);
+  assert.equal(check, {
+    candidates: [{ value: 'native', description: 'vcluster_certs_*' }, { value: 'x509', description: "x509-certificate-exporter's metric names and labels" }],
+    directive: Directive.NoFileComp,
+  });
+  assert.equal((await values(['check', '--metric-style=x'])).v, ['x509']);
+  assert.equal(await values(['install', '--mode', '']), { v: ['exporter', 'cronjob'], d: Directive.NoFileComp });
+  assert.equal((await values(['install', '--mode=c'])).v, ['cronjob']);
+  assert.equal((await values(['install', '--metric-style', 'n'])).v, ['native']);
+});
+
+test('--contexts and --watch-namespaces: each item not listed yet, after the items typed before the last comma', async () => {
+  const { calls, lookups } = fakeLookups();
+  assert.equal(await values(['check', '--contexts', ''], lookups), { v: ['prod', 'dev', 'staging'], d: Directive.NoFileComp });
+  assert.equal((await values(['check', '--contexts', 'prod,'], lookups)).v, ['prod,dev', 'prod,staging']);
+  assert.equal((await values(['check', '--contexts', 'prod,staging,'], lookups)).v, ['prod,staging,dev']);
+  assert.equal((await values(['check', '--contexts', 'staging, prod,d'], lookups)).v, ['staging, prod,dev'], 'spaces around a listed item');
+  assert.equal((await values(['check', '--contexts', 'dev,prod,staging,'], lookups)).v, [], 'every context listed');
+  assert.equal((await values(['check', '--contexts', 'dev,x'], lookups)).v, []);
+  assert.equal((await values(['check', '--contexts=dev,'], lookups)).v, ['dev,prod', 'dev,staging'], '--flag=value: the value only');
+  assert.equal((await complete(ROOT_SPEC, ['check', '--contexts', 'dev,p'], lookups)).candidates, [{ value: 'dev,prod', description: 'eu' }], 'descriptions kept');
+  assert.equal((await values(['check', '--kubeconfig', '/k', '--contexts', 'prod,'], lookups)).v, ['prod,dev', 'prod,staging']);
+  assert.equal(calls.at(-1), ['contexts', { kubeconfig: '/k', context: undefined, namespace: undefined, allNamespaces: false }]);
+  assert.equal(await values(['install', '--watch-namespaces', 'team-a,'], lookups), { v: ['team-a,team-b', 'team-a,default'], d: Directive.NoFileComp });
+  assert.equal((await values(['install', '--watch-namespaces', 'default,team-b,t'], lookups)).v, ['default,team-b,team-a']);
+  assert.is(calls.at(-1)![0], 'namespaces');
+});
+
+test('--context lists the contexts of the --kubeconfig typed before it (flags after the cursor are not read, as in kubectl)', async () => {
+  const { calls, lookups } = fakeLookups();
+  assert.equal(await values(['check', '--kubeconfig', '/k', '--context', ''], lookups), { v: ['prod', 'dev', 'staging'], d: Directive.NoFileComp });
+  assert.equal(calls.at(-1), ['contexts', { kubeconfig: '/k', context: undefined, namespace: undefined, allNamespaces: false }]);
+});
+
 test('a failing lookup completes nothing, without throwing', async () => {
   const failing: Lookups = { namespaces: () => Promise.reject(new Error('x')), vclusters: () => Promise.reject(new Error('x')), contexts: () => Promise.reject(new Error('x')) };
   assert.equal(await values(['check', ''], failing), { v: [], d: Directive.NoFileComp });
   assert.equal(await values(['check', '-n', ''], failing), { v: [], d: Directive.NoFileComp });
+  assert.equal(await values(['check', '--contexts', 'a,'], failing), { v: [], d: Directive.NoFileComp });
 });
 
 test('output format: value<TAB>description lines, then :directive; raw words keep "" and --', () => {
@@ -110,6 +150,20 @@ test('output format: value<TAB>description lines, then :directive; raw words kee
 // ---- the built binary --------------------------------------------------------------------
 const complete$ = (args: string[], env: NodeJS.ProcessEnv = cleanEnv({ HOME: tmp })) => run(BIN, ['__complete', ...args], { env });
 const lines = (s: string) => s.trimEnd().split('\n');
+/** the candidates' values, and the directive */
+const names = (r: { stdout: string }) => lines(r.stdout).map((l) => l.split('\t')[0]);
+/** a kubeconfig with the contexts prod-eu (cluster eu), prod-us (us) and dev (eu) */
+function contextsKubeconfig(): string {
+  const kc = path.join(tmp, 'kc-contexts');
+  fs.writeFileSync(kc, [
+    'apiVersion: v1', 'kind: Config',
+    'clusters: [{name: eu, cluster: {server: "https://127.0.0.1:1"}}, {name: us, cluster: {server: "https://127.0.0.1:1"}}]',
+    'users: [{name: u, user: {token: t}}]',
+    'contexts: [{name: prod-eu, context: {cluster: eu, user: u}}, {name: prod-us, context: {cluster: us, user: u}}, {name: dev, context: {cluster: eu, user: u}}]',
+    'current-context: dev', '',
+  ].join('\n'));
+  return kc;
+}
 
 test('binary: __complete lists the real commands and flags, hides itself, prints nothing on stderr', async () => {
   const r = await complete$(['']);
@@ -127,6 +181,12 @@ test('binary: __complete lists the real commands and flags, hides itself, prints
   assert.equal(lines((await complete$(['completion', ''])).stdout), ['bash', 'zsh', 'fish', 'powershell', 'kubectl', ':4']);
   const h = await complete$(['check', '--help', '-o', '']);
   assert.equal(lines(h.stdout), ['table', 'wide', 'json', 'yaml', 'prometheus', ':4'], 'words are data: --help does not print help');
+});
+
+test('binary: --metric-style (check, serve, install) and install --mode values', async () => {
+  for (const c of ['check', 'serve', 'install']) assert.equal(names(await complete$([c, '--metric-style', ''])), ['native', 'x509', ':4'], c);
+  assert.equal(names(await complete$(['serve', '--metric-style=x'])), ['x509', ':4']);
+  assert.equal(names(await complete$(['install', '--mode', ''])), ['exporter', 'cronjob', ':4']);
 });
 
 test('binary: completion <shell> prints each script; kubectl prints the helper shipped in the archives', async () => {
@@ -168,6 +228,9 @@ test('bash: the script completes commands, -o values, --flag=value, through a sy
   assert.equal(await reply('vcerts check -o '), ['table', 'wide', 'json', 'yaml', 'prometheus']);
   assert.equal(await reply('vcerts check --output=j'), ['json'], '"=" is a word break: only the value is replaced');
   assert.equal(await reply('vcerts check --warn-'), ['--warn-within']);
+  const kc = contextsKubeconfig();
+  assert.equal(await reply(`vcerts check --kubeconfig ${kc} --contexts dev,`), ['dev,prod-eu', 'dev,prod-us'], 'the whole list replaces the word');
+  assert.equal(await reply(`vcerts check --kubeconfig ${kc} --contexts=prod-us,d`), ['prod-us,dev']);
 });
 
 for (const shell of ['zsh', 'fish']) {
@@ -206,6 +269,7 @@ test('lazy loading: completion never evaluates the Kubernetes client, YAML or js
     rules: [
       { args: ['__complete', ''], forbid: heavy },
       { args: ['__complete', 'check', '-o', ''], forbid: heavy },
+      { args: ['__complete', 'install', '--mode', ''], forbid: heavy },
       { args: ['__complete', 'rotate', 'x', '--'], forbid: heavy },
       { args: ['completion', 'bash'], forbid: heavy },
       { args: ['__complete', 'check', ''], forbid: [] }, // needs the cluster: loads the client
@@ -242,7 +306,6 @@ test('simulated cluster: -n lists namespaces; names come from the context namesp
   const ns = await complete$(['check', '-n', 'team'], env);
   assert.is(ns.stderr, '');
   assert.equal(lines(ns.stdout), ['team-a', 'team-b', ':4']);
-  const names = (r: { stdout: string }) => lines(r.stdout).map((l) => l.split('\t')[0]);
   assert.equal(names(await complete$(['check', ''], env)), ['alpha', 'beta', ':4'], 'context namespace team-a');
   assert.equal(names(await complete$(['rotate', '-n', 'team-b', ''], env)), ['gamma', ':4']);
   const all = await complete$(['check', '-A', ''], env);
@@ -251,6 +314,17 @@ test('simulated cluster: -n lists namespaces; names come from the context namesp
   assert.equal(names(await complete$(['check', 'a'], env)), ['alpha', ':4']);
   const ctx = await complete$(['check', '--context', ''], env);
   assert.equal(names(ctx), ['admin@sim', ':4']);
+  assert.equal(names(await complete$(['install', '--watch-namespaces', 'team-a,t'], env)), ['team-a,team-b', ':4']);
+});
+
+test('binary: --context and --contexts list the contexts of the --kubeconfig typed before them', async () => {
+  const kc = contextsKubeconfig();
+  const env = cleanEnv({ HOME: tmp });
+  const one = await complete$(['check', '--kubeconfig', kc, '--context', ''], env);
+  assert.is(one.stderr, '');
+  assert.equal(lines(one.stdout), ['prod-eu\teu', 'prod-us\tus', 'dev\teu', ':4']);
+  assert.equal(lines((await complete$(['check', `--kubeconfig=${kc}`, '--contexts', 'dev,prod-eu,'], env)).stdout), ['dev,prod-eu,prod-us\tus', ':4']);
+  assert.equal(lines((await complete$(['serve', '--kubeconfig', kc, '--contexts=prod-us,'], env)).stdout), ['prod-us,prod-eu\teu', 'prod-us,dev\teu', ':4']);
 });
 
 test('unreachable or silent API server: nothing printed but the directive, within the 2 s deadline', async () => {

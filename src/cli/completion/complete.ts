@@ -1,6 +1,6 @@
 // Cobra's completion protocol: the candidates for the words typed so far. Pure apart from the
 // lookups it is given (namespaces, vCluster names, contexts).
-import { OUTPUT_FORMATS, SOURCES } from '../values.js';
+import { FLAG_VALUES, OUTPUT_FORMATS } from '../values.js';
 import type { CommandSpec, FlagSpec } from './spec.js';
 
 /** Cobra's ShellCompDirective bits. */
@@ -107,18 +107,32 @@ function ctxOf(w: Walk): LookupContext {
   };
 }
 
-async function flagValues(f: FlagSpec, w: Walk, lookups: Lookups): Promise<Completion> {
+/** Flags whose values come from a lookup; `list`: they take a comma-separated list of them. */
+const LOOKUP_FLAGS: Readonly<Record<string, { lookup: 'contexts' | 'namespaces'; list?: true }>> = {
+  namespace: { lookup: 'namespaces' },
+  context: { lookup: 'contexts' },
+  contexts: { lookup: 'contexts', list: true },
+  'watch-namespaces': { lookup: 'namespaces', list: true },
+};
+
+/**
+ * The values of flag `f`, `typed` being the part of its value typed so far (the caller filters by
+ * it). A list flag offers what precedes the last comma followed by each item not listed yet.
+ */
+async function flagValues(f: FlagSpec, w: Walk, lookups: Lookups, typed: string): Promise<Completion> {
   const command = w.path.slice(1).map((c) => c.name).join(' ');
-  const none = { candidates: [], directive: Directive.NoFileComp };
-  if (f.name === 'output') return { candidates: outputValues(f, command).map((value) => ({ value })), directive: Directive.NoFileComp };
-  if (f.choices?.length) return { candidates: f.choices.map((value) => ({ value })), directive: Directive.NoFileComp };
-  switch (f.name) {
-    case 'source': return { candidates: [...SOURCES], directive: Directive.NoFileComp };
-    case 'namespace': return { candidates: await lookups.namespaces(ctxOf(w)).catch(() => []), directive: Directive.NoFileComp };
-    case 'context': return { candidates: await lookups.contexts(ctxOf(w)).catch(() => []), directive: Directive.NoFileComp };
-    case 'kubeconfig': return { candidates: [], directive: Directive.Default }; // the shell completes file names
-    default: return none;
-  }
+  const of = (candidates: readonly Candidate[], directive: number = Directive.NoFileComp) => ({ candidates: [...candidates], directive });
+  if (f.name === 'output') return of(outputValues(f, command).map((value) => ({ value })));
+  if (f.choices?.length) return of(f.choices.map((value) => ({ value })));
+  if (FLAG_VALUES[f.name]) return of(FLAG_VALUES[f.name]!);
+  if (f.name === 'kubeconfig') return of([], Directive.Default); // the shell completes file names
+  const by = LOOKUP_FLAGS[f.name];
+  if (!by) return of([]);
+  const items = await lookups[by.lookup](ctxOf(w)).catch(() => []);
+  if (!by.list) return of(items);
+  const head = typed.slice(0, typed.lastIndexOf(',') + 1);
+  const listed = new Set(head.split(',').map((x) => x.trim()));
+  return of(items.filter((c) => !listed.has(c.value)).map((c) => ({ ...c, value: head + c.value })));
 }
 
 function byPrefix(c: Candidate[], prefix: string): Candidate[] {
@@ -142,14 +156,15 @@ export async function complete(root: CommandSpec, words: string[], lookups: Look
     return { candidates: byPrefix(r.candidates, prefix), directive: r.directive };
   };
 
-  if (w.pending) return filtered(flagValues(w.pending, w, lookups), partial);
+  if (w.pending) return filtered(flagValues(w.pending, w, lookups, partial), partial);
 
   if (partial.startsWith('-') && partial.includes('=')) {
     const eq = partial.indexOf('=');
     const name = partial.slice(partial.startsWith('--') ? 2 : 1, eq);
     const f = findLong(flags, name);
     if (!f || !f.takesValue) return { candidates: [], directive: Directive.NoFileComp };
-    return filtered(flagValues(f, w, lookups), partial.slice(eq + 1));
+    const typed = partial.slice(eq + 1);
+    return filtered(flagValues(f, w, lookups, typed), typed);
   }
 
   if (partial.startsWith('-')) {
