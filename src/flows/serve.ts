@@ -19,6 +19,26 @@ export interface ExporterOptions {
   log: (line: string) => void;
 }
 
+const NONE: never[] = [];
+Object.freeze(NONE);
+
+/**
+ * What the metrics read of a report, and nothing else: the exporter keeps a whole fleet's result
+ * between checks, and the rows' names, fingerprints and findings are not labels.
+ */
+export function forMetrics(r: VClusterReport): VClusterReport {
+  return {
+    ...r,
+    warnings: NONE,
+    drift: r.drift.length ? r.drift : NONE,
+    certificates: r.certificates.map((c) => ({
+      filename: c.filename, block: c.block, subject: c.subject, issuer: c.issuer, expiryTime: c.expiryTime, notBefore: c.notBefore,
+      status: c.status, daysLeft: c.daysLeft, isCA: c.isCA, keyType: c.keyType, serial: c.serial,
+      dnsNames: NONE, ipAddresses: NONE, sha256: '', problems: NONE,
+    })),
+  };
+}
+
 interface Served {
   reports: VClusterReport[];
   at: Date;
@@ -62,7 +82,7 @@ export class Exporter {
             this.kubes.delete(c.name);
             continue;
           }
-          this.served.set(`${c.name}\0${namespace ?? ''}`, { reports: fleet.reports.filter((r) => r.context === c.name), at: fleet.finishedAt });
+          this.served.set(`${c.name}\0${namespace ?? ''}`, { reports: fleet.reports.filter((r) => r.context === c.name).map(forMetrics), at: fleet.finishedAt });
         }
       }
       this.contextStates = this.opts.contexts.map((name) => (failed.has(name) ? { name, error: failed.get(name) } : { name }));

@@ -10,6 +10,24 @@ export interface SecretPage {
   continue?: string;
 }
 
+/**
+ * The continue token of a list answer, read from its head without parsing the items: kube-apiserver
+ * writes kind, apiVersion and metadata before items. null when the head does not look like that
+ * (then the caller waits for the whole chunk to be parsed).
+ */
+export function continueToken(body: Buffer): string | undefined | null {
+  const head = body.subarray(0, 4096).toString('latin1');
+  const at = head.indexOf('"items":');
+  if (at < 0 || head[at - 1] !== ',') return null;
+  try {
+    const meta = (JSON.parse(`${head.slice(0, at - 1)}}`) as { metadata?: { continue?: unknown } }).metadata;
+    if (typeof meta !== 'object' || meta === null) return null;
+    return typeof meta.continue === 'string' && meta.continue ? meta.continue : undefined;
+  } catch {
+    return null;
+  }
+}
+
 /** Secrets per list request by default (`check --chunk-size`). */
 export const CHUNK_SIZE = 100;
 
@@ -39,8 +57,14 @@ export class SecretIndex {
       scope.allNamespaces
         ? kube.core.listSecretForAllNamespaces({ labelSelector, limit: chunk, _continue: cont }, o)
         : kube.core.listNamespacedSecret({ namespace: scope.namespace, labelSelector, limit: chunk, _continue: cont }, o);
-    const listPage = async (chunk?: number, cont?: string): Promise<SecretPage> =>
-      readPage ? readPage(await kube.listBody(what, request(chunk, cont)), what) : kube.listJson<V1Secret>(what, request(chunk, cont));
+    // A chunk read elsewhere (readPage) may name the next one in its first bytes: that one is then
+    // asked for while this one is still being read.
+    const listPage = async (chunk?: number, cont?: string): Promise<{ next: string | undefined | null; page: Promise<SecretPage> }> => {
+      if (!readPage) return { next: null, page: Promise.resolve(await kube.listJson<V1Secret>(what, request(chunk, cont))) };
+      const body = await kube.listBody(what, request(chunk, cont));
+      const next = continueToken(body); // before readPage, which may hand the bytes over
+      return { next, page: readPage(body, what) };
+    };
     const byKey = new Map<string, V1Secret>();
     const add = (items: V1Secret[]) => {
       for (const s of items) byKey.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);
@@ -51,18 +75,29 @@ export class SecretIndex {
       let next: ReturnType<typeof listPage> | undefined = listPage(limit);
       let continued = false;
       while (next) {
-        let list;
+        let list: SecretPage;
+        let early: string | undefined | null;
         try {
-          list = await next;
+          const got = await next;
+          early = got.next;
+          if (early !== null) {
+            next = early ? listPage(limit, early) : undefined;
+            next?.catch(() => {}); // awaited on the next turn of the loop
+          }
+          list = await got.page;
         } catch (err) {
           if (!continued || apiStatusCode(err) !== 410) throw err;
           // The list changed between chunks: read it whole, at one revision.
           byKey.clear();
-          add((await listPage()).items);
+          add(await (await listPage()).page.then((p) => p.items));
           break;
         }
-        next = list.continue ? listPage(limit, list.continue) : undefined;
-        next?.catch(() => {}); // awaited on the next turn of the loop
+        if (early === null) {
+          next = list.continue ? listPage(limit, list.continue) : undefined;
+          next?.catch(() => {});
+        } else if ((list.continue || '') !== (early || '')) {
+          throw new Error(`the continue token read ahead (${early}) is not the list's (${list.continue})`);
+        }
         continued = true;
         add(list.items);
       }

@@ -26,6 +26,8 @@ export function rolloverState(files: PkiFiles): RolloverState | undefined {
   const server = firstDer(files.get('server-ca.crt'));
   const client = files.get('client-ca.crt');
   if (!ca || !server || !client || !ca.equals(server)) return undefined;
+  // Most PKIs have a single client CA: no window, and nothing worth parsing (a fleet check asks for every vCluster).
+  if (splitPem(client).filter((b) => b.label === 'CERTIFICATE').length < 2) return undefined;
   let bundle: CertInfo[];
   try {
     bundle = parseCertificates(client);

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import type { VClusterReport } from '../../src/flows/check.js';
 import { escapeLabelValue, renderPrometheus } from '../../src/output/prometheus.js';
 import { writeFileAtomic } from '../../src/output/textfile.js';
+import { forMetrics } from '../../src/flows/serve.js';
 import type { CertRow } from '../../src/pki/types.js';
 import { parseExposition, promtool, sample } from '../e2e/prom.js';
 
@@ -40,6 +41,19 @@ const reports: VClusterReport[] = [
   }),
   report({ context: 'prod', name: 'down', result: 'ERROR', error: 'cannot read', unfinished: { command: 'rotate', state: 'committed', stamp: '1', committedAt: new Date(1000) } }),
 ];
+
+test('the exporter keeps only what the metrics read: the same exposition in both styles', () => {
+  const full = reports.map((r) => ({ ...r, warnings: ['w'], certificates: r.certificates.map((c) => ({ ...c, dnsNames: ['a.example'], problems: ['p'], sha256: 'AB:CD', subjectDN: '/CN=x' })) }));
+  const slim = full.map(forMetrics);
+  for (const style of ['native', 'x509'] as const) {
+    const input = (rs: VClusterReport[]) => ({ reports: rs, finishedAt, durationMs: 1500, contexts: [{ name: 'prod' }] });
+    assert.is(renderPrometheus(input(slim), style), renderPrometheus(input(full), style), style);
+  }
+  assert.equal(slim[0]!.certificates[0]!.dnsNames, []);
+  assert.is(slim[0]!.certificates[0]!.sha256, '');
+  assert.is(slim[0]!.certificates[0]!.subjectDN, undefined);
+  assert.is(slim[0]!.drift.length, 2, 'drift is counted by the metrics');
+});
 
 test('label values escape backslash, quote and newline', () => {
   assert.is(escapeLabelValue(evil), 'a\\\\b\\"c\\nd');
