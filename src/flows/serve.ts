@@ -3,7 +3,7 @@
 // context and namespace with its age. A failed check is counted and logged, never fatal.
 import { createServer, type Server } from 'node:http';
 import type { Kube } from '../kube/client.js';
-import { renderPrometheus, type ContextState, type MetricStyle } from '../output/prometheus.js';
+import { renderExporterMetrics, renderPrometheus, type ContextState, type MetricStyle } from '../output/prometheus.js';
 import type { VClusterReport } from './check.js';
 import { runCheckContexts, type ContextsOptions } from './check-contexts.js';
 import { defaultThreads, startInspectPool, type InspectPool } from './inspect-pool.js';
@@ -95,6 +95,7 @@ export class Exporter {
       for (const [context, error] of failed) this.opts.log(`check failed${context ? ` for context ${context}` : ''}: ${error}; serving the last good result`);
     }
     this.last = { finishedAt: new Date(), durationMs: Date.now() - started };
+    this.rendered = undefined;
   }
 
   private kube(context: string): Promise<Kube> {
@@ -124,6 +125,9 @@ export class Exporter {
     await this.pool?.then((p) => p.close()).catch(() => {});
   }
 
+  /** The exposition of what is served, made once per check: a scrape only adds the exporter's own families. */
+  private rendered?: string;
+
   metrics(now = new Date()): string {
     const lastSuccess = new Map<string, Date>();
     for (const [key, s] of this.served) {
@@ -131,13 +135,15 @@ export class Exporter {
       const prev = lastSuccess.get(context);
       if (!prev || s.at < prev) lastSuccess.set(context, s.at); // the oldest part of what is served
     }
-    return renderPrometheus({
+    const served = () => renderPrometheus({
       reports: [...this.served.values()].flatMap((s) => s.reports),
       finishedAt: this.last?.finishedAt ?? now,
       durationMs: this.last?.durationMs ?? 0,
       contexts: this.contextStates.length ? this.contextStates : this.opts.contexts.map((name) => ({ name })),
-      exporter: { checks: this.checks, errors: this.errors, lastSuccess, now },
     }, this.opts.style);
+    // Before the first check there is nothing to keep: its time is the scrape's.
+    const body = this.last ? (this.rendered ??= served()) : served();
+    return body + renderExporterMetrics({ checks: this.checks, errors: this.errors, lastSuccess, now });
   }
 }
 

@@ -69,6 +69,8 @@ function renderFamilies(families: Family[]): string {
   return out.join('\n') + '\n';
 }
 
+const gauge = (name: string, help: string): Family => ({ name: `${PREFIX}_${name}`, type: 'gauge', help, samples: [] });
+
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 /** Go's big.Int String() of the serial, as enix's exporter labels it. */
@@ -114,7 +116,6 @@ export function renderPrometheus(input: MetricsInput, style: MetricStyle = 'nati
   const after: Family = { name: names.after, type: 'gauge', help: 'The certificate is invalid after this time (unix seconds).', samples: [] };
   const before: Family = { name: names.before, type: 'gauge', help: 'The certificate is invalid before this time (unix seconds).', samples: [] };
   const expired: Family = { name: names.expired, type: 'gauge', help: 'Whether the certificate had expired when checked (1) or not (0).', samples: [] };
-  const gauge = (name: string, help: string): Family => ({ name: `${PREFIX}_${name}`, type: 'gauge', help, samples: [] });
   const success = gauge('vcluster_check_success', 'Whether the vCluster could be checked (1) or not (0, see the error on the check\'s output).');
   const result = gauge('vcluster_result', 'The vCluster\'s grade: 1 for the current one of OK, ATTENTION, BROKEN, ERROR.');
   const drift = gauge('vcluster_drift_files', 'Files that differ between the certs Secret and a replica\'s /data/pki.');
@@ -152,16 +153,31 @@ export function renderPrometheus(input: MetricsInput, style: MetricStyle = 'nati
   const finished = gauge('check_timestamp_seconds', 'When the last check finished (unix seconds).');
   finished.samples.push({ labels: [], value: Math.floor(now / 1000) });
   families.push(duration, finished);
-  const ex = input.exporter;
-  if (ex) {
-    const checks: Family = { name: `${PREFIX}_checks_total`, type: 'counter', help: 'Checks the exporter has run.', samples: [{ labels: [], value: ex.checks }] };
-    const errors: Family = { name: `${PREFIX}_check_errors_total`, type: 'counter', help: 'Checks that failed as a whole; the last good result is still served.', samples: [{ labels: [], value: ex.errors }] };
-    const age = gauge('result_age_seconds', 'Age of the served result of a context: time since the check behind it finished.');
-    for (const [context, at] of ex.lastSuccess) age.samples.push({ labels: [['context', context]], value: Math.max(0, (ex.now.getTime() - at.getTime()) / 1000) });
-    const mem = process.memoryUsage();
-    const rss: Family = { name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident memory size in bytes.', samples: [{ labels: [], value: mem.rss }] };
-    const heap: Family = { name: 'nodejs_heap_size_used_bytes', type: 'gauge', help: 'V8 heap in use, in bytes.', samples: [{ labels: [], value: mem.heapUsed }] };
-    families.push(checks, errors, age, rss, heap);
-  }
+  if (input.exporter) families.push(...exporterFamilies(input.exporter));
+  return renderKept(families);
+}
+
+/** A family without samples is left out, except a counter (0 is its value). */
+function renderKept(families: Family[]): string {
   return renderFamilies(families.filter((f) => f.samples.length > 0 || f.type === 'counter'));
+}
+
+/**
+ * The families `serve` adds: they change with every scrape (ages, memory), while the rest only
+ * changes with a check. renderPrometheus(input) is renderPrometheus(input without exporter) +
+ * renderExporterMetrics(exporter), so the exporter renders the large part once per check.
+ */
+export function renderExporterMetrics(ex: NonNullable<MetricsInput['exporter']>): string {
+  return renderKept(exporterFamilies(ex));
+}
+
+function exporterFamilies(ex: NonNullable<MetricsInput['exporter']>): Family[] {
+  const checks: Family = { name: `${PREFIX}_checks_total`, type: 'counter', help: 'Checks the exporter has run.', samples: [{ labels: [], value: ex.checks }] };
+  const errors: Family = { name: `${PREFIX}_check_errors_total`, type: 'counter', help: 'Checks that failed as a whole; the last good result is still served.', samples: [{ labels: [], value: ex.errors }] };
+  const age = gauge('result_age_seconds', 'Age of the served result of a context: time since the check behind it finished.');
+  for (const [context, at] of ex.lastSuccess) age.samples.push({ labels: [['context', context]], value: Math.max(0, (ex.now.getTime() - at.getTime()) / 1000) });
+  const mem = process.memoryUsage();
+  const rss: Family = { name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident memory size in bytes.', samples: [{ labels: [], value: mem.rss }] };
+  const heap: Family = { name: 'nodejs_heap_size_used_bytes', type: 'gauge', help: 'V8 heap in use, in bytes.', samples: [{ labels: [], value: mem.heapUsed }] };
+  return [checks, errors, age, rss, heap];
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { VClusterReport } from '../../src/flows/check.js';
-import { escapeLabelValue, renderPrometheus } from '../../src/output/prometheus.js';
+import { escapeLabelValue, renderExporterMetrics, renderPrometheus } from '../../src/output/prometheus.js';
 import { writeFileAtomic } from '../../src/output/textfile.js';
 import { forMetrics } from '../../src/flows/serve.js';
 import type { CertRow } from '../../src/pki/types.js';
@@ -53,6 +53,24 @@ test('the exporter keeps only what the metrics read: the same exposition in both
   assert.is(slim[0]!.certificates[0]!.sha256, '');
   assert.is(slim[0]!.certificates[0]!.subjectDN, undefined);
   assert.is(slim[0]!.drift.length, 2, 'drift is counted by the metrics');
+});
+
+test("serve's split: the check's exposition, rendered once, plus the exporter's families is the whole exposition", () => {
+  const exporter = { checks: 7, errors: 1, lastSuccess: new Map([['prod', new Date('2026-05-31T23:59:00Z')]]), now: finishedAt };
+  for (const style of ['native', 'x509'] as const) {
+    const input = { reports, finishedAt, durationMs: 1500, contexts: [{ name: 'prod' }] };
+    const whole = renderPrometheus({ ...input, exporter }, style);
+    const split = renderPrometheus(input, style) + renderExporterMetrics(exporter);
+    // process memory is read at each render: compare everything else
+    const steady = (t: string) => t.replace(/^(process_resident_memory_bytes|nodejs_heap_size_used_bytes) .*$/gm, '$1 N');
+    assert.is(steady(split), steady(whole), style);
+    assert.match(whole, /^vcluster_certs_checks_total 7$/m);
+    assert.match(whole, /^vcluster_certs_result_age_seconds\{context="prod"\} 60$/m);
+  }
+  // no success yet: the age family is left out, the counters stay
+  const none = renderExporterMetrics({ checks: 0, errors: 0, lastSuccess: new Map(), now: finishedAt });
+  assert.not.match(none, /result_age_seconds/);
+  assert.match(none, /^vcluster_certs_checks_total 0$/m);
 });
 
 test('label values escape backslash, quote and newline', () => {
