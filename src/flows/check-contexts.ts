@@ -4,6 +4,7 @@ import { EXIT, UserError } from '../errors.js';
 import type { Kube } from '../kube/client.js';
 import { runCheck, type CheckOptions, type VClusterReport } from './check.js';
 import { defaultThreads, startInspectPool, type InspectPool } from './inspect-pool.js';
+import { collectGarbage } from './heap.js';
 
 /** Why a context could not be checked, for the table, JSON and metrics. */
 export type ContextFailure = 'unreachable' | 'forbidden' | 'unauthorized' | 'error';
@@ -65,6 +66,8 @@ export async function runCheckContexts(
         const o = await runCheck(() => connect(name), { ...opts, now, noneIsEmpty: !opts.name }, pool);
         for (const r of o.reports) r.context = name;
         outcomes[i] = { ctx: { name, vclusters: o.reports.length, exitCode: o.exitCode }, reports: o.reports, requests: o.requests, execs: o.execs };
+        // A context's lists and pages are garbage now: collect before the next one piles on top.
+        if (contexts.length > 1) collectGarbage();
       } catch (err) {
         if (!(err instanceof UserError)) throw err;
         outcomes[i] = {

@@ -7,6 +7,7 @@ import { renderExporterMetrics, renderPrometheus, type ContextState, type Metric
 import type { VClusterReport } from './check.js';
 import { runCheckContexts, type ContextsOptions } from './check-contexts.js';
 import { defaultThreads, startInspectPool, type InspectPool } from './inspect-pool.js';
+import { collectGarbage } from './heap.js';
 
 export interface ExporterOptions {
   contexts: string[];
@@ -96,6 +97,8 @@ export class Exporter {
     }
     this.last = { finishedAt: new Date(), durationMs: Date.now() - started };
     this.rendered = undefined;
+    // The previous result and this check's lists are garbage: give the memory back before the wait.
+    collectGarbage();
   }
 
   private kube(context: string): Promise<Kube> {

@@ -18,7 +18,7 @@ const test = suite('kube/listJson');
 let dir = '';
 let server: Server;
 let kube: Kube;
-let answer: { status: number; body: string } = { status: 200, body: '{}' };
+let answer: { status: number; body: string; chunked?: boolean } = { status: 200, body: '{}' };
 let seen: IncomingMessage[] = [];
 
 test.before(async () => {
@@ -26,7 +26,11 @@ test.before(async () => {
   server = createServer((req, res) => {
     seen.push(req);
     res.writeHead(answer.status, { 'content-type': 'application/json' });
-    res.end(answer.body);
+    if (!answer.chunked) return void res.end(answer.body);
+    // no Content-Length: the body comes in pieces of unknown total length
+    const half = Math.floor(answer.body.length / 2);
+    res.write(answer.body.slice(0, half));
+    setTimeout(() => res.end(answer.body.slice(half)), 5);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
@@ -102,6 +106,10 @@ test('listBody: the exact bytes, in a buffer of their own (a worker can take it 
   assert.is(bytes.byteOffset, 0);
   assert.is(bytes.buffer.byteLength, bytes.length, 'not a view into a shared pool');
   assert.is(kube.stats.requests, before + 1);
+  answer = { status: 200, body, chunked: true };
+  const pieces = await kube.listBody('list secrets in namespace team', (o) => kube.core.listNamespacedSecret({ namespace: 'team' }, o));
+  assert.ok(pieces.equals(Buffer.from(body)), 'without Content-Length too');
+  assert.is(pieces.buffer.byteLength, pieces.length);
   answer = { status: 200, body: '' };
   const small = await kube.listBody('list secrets in namespace team', (o) => kube.core.listNamespacedSecret({ namespace: 'team' }, o));
   assert.is(small.length, 0);
