@@ -15,6 +15,7 @@ export interface CheckScopeArgs extends GlobalArgs {
   'metric-style'?: string;
   contexts?: string;
   'all-contexts'?: boolean;
+  'context-concurrency'?: number;
 }
 
 interface CheckArgs extends CheckScopeArgs {
@@ -32,6 +33,7 @@ export function withCheckScopeFlags<T>(y: Argv<T>) {
     .option('chunk-size', { type: 'number', describe: 'Secrets listed per API request, as kubectl --chunk-size (0: all in one request)', default: 100 })
     .option('contexts', { type: 'string', describe: 'Check through these kubeconfig contexts (comma-separated), all at once' })
     .option('all-contexts', { type: 'boolean', describe: 'Check through every context of the kubeconfig, all at once' })
+    .option('context-concurrency', { type: 'number', describe: 'Contexts checked at once with --contexts/--all-contexts (default: one per CPU, 2 to 4)' })
     .option('metric-style', { type: 'string', describe: `Metrics: ${describeChoices(METRIC_STYLES)}`, default: 'native' });
 }
 
@@ -46,6 +48,7 @@ export function checkScopeOf(args: CheckScopeArgs) {
       warnWithinMs: parseDuration(args['warn-within'] ?? '30d', '--warn-within'),
       concurrency: Math.max(1, wholeNumber(args.concurrency, '--concurrency', 8)),
       chunkSize: wholeNumber(args['chunk-size'], '--chunk-size', 100),
+      contextConcurrency: args['context-concurrency'] === undefined ? undefined : Math.max(1, wholeNumber(args['context-concurrency'], '--context-concurrency', 1)),
     },
   };
 }

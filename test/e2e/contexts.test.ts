@@ -88,6 +88,10 @@ test('--all-contexts: an unreachable and a forbidden cluster are reported while 
   const errs = r.stderr.trim().split('\n');
   assert.is(errs.length, 2, r.stderr);
   assert.ok(errs.every((l) => /^error: context (down|locked): /.test(l)), r.stderr);
+  // one context at a time: the same document
+  const serial = await runCli(['check', '-A', '--source', 'secret', '--all-contexts', '-o', 'json', '--request-timeout', '5s', '--context-concurrency', '1'], env());
+  assert.is(serial.code, 3, serial.stderr);
+  assert.equal(JSON.parse(serial.stdout), doc);
   const table = await runCli(['check', '-A', '--source', 'secret', '--all-contexts', '--request-timeout', '5s'], env());
   assert.is(table.code, 3);
   assert.match(table.stdout, /down\s+\|\s+0\s+\|\s+unreachable: /);
@@ -101,6 +105,9 @@ test('flags: unknown context, --context with --contexts', async () => {
   const both = await runCli(['check', '-A', '--contexts', 'east', '--context', 'west'], env());
   assert.is(both.code, 3);
   assert.match(both.stderr, /^error: --context names one context/);
+  const cc = await runCli(['check', '-A', '--all-contexts', '--context-concurrency', '1.5'], env());
+  assert.is(cc.code, 3);
+  assert.match(cc.stderr, /^error: --context-concurrency takes a whole number \(0 or more\), not 1.5\n$/);
   const tf = await runCli(['check', '-A', '--textfile', join(scratch, 'x.prom')], env());
   assert.match(tf.stderr, /^error: --textfile writes metrics: add -o prometheus\n$/);
 });
