@@ -134,7 +134,8 @@ while (lastChecks < SERVE_CHECKS) {
 }
 serve.kill('SIGTERM');
 const errors = /check failed/.test(log) ? log.split('\n').filter((l) => /check failed/.test(l)).length : 0;
-const early = median(samples.slice(2, 7).map((s) => s.rssKb));
+// after the first few checks (or the first one, on a short run)
+const early = median((samples.length > 3 ? samples.slice(2, 7) : samples.slice(0, 1)).map((s) => s.rssKb));
 const late = median(samples.slice(-5).map((s) => s.rssKb));
 console.log(`serve (${SERVE_CONTEXTS} x ${PER} vClusters, --interval 1s): ${lastChecks} checks, ${errors} failed; RSS ${(early / 1024).toFixed(0)} MB after checks 3-7, ${(late / 1024).toFixed(0)} MB after the last 5: ratio ${(late / early).toFixed(2)}; max ${(Math.max(...samples.map((s) => s.rssKb)) / 1024).toFixed(0)} MB; median check ${median(samples.map((s) => s.durationS)).toFixed(2)} s`);
 
