@@ -34,6 +34,7 @@ const ROOT_SPEC = cmd('', {
     cmd('rotate', { positionals: [{ name: 'name', variadic: false }], flags: [flag('output', { aliases: ['o'], describe: 'Output format: text or json' }), flag('yes', { aliases: ['y'], takesValue: false })] }),
     cmd('backups', { commands: [cmd('list', { positionals: [{ name: 'name', variadic: false }] })] }),
     cmd('install', { flags: [flag('mode'), flag('metric-style'), flag('watch-namespaces')] }),
+    cmd('serve', { flags: [flag('all-namespaces', { aliases: ['A'], takesValue: false }), flag('contexts')] }),
     cmd('__complete', { hidden: true }),
   ],
 });
@@ -53,9 +54,9 @@ const values = async (words: string[], lookups = fakeLookups().lookups) => {
 };
 
 test('commands: visible ones only, filtered by the partial word, no file completion', async () => {
-  assert.equal(await values(['']), { v: ['check', 'rotate', 'backups', 'install'], d: Directive.NoFileComp });
+  assert.equal(await values(['']), { v: ['check', 'rotate', 'backups', 'install', 'serve'], d: Directive.NoFileComp });
   assert.equal(await values(['r']), { v: ['rotate'], d: Directive.NoFileComp });
-  assert.equal(await values([]), { v: ['check', 'rotate', 'backups', 'install'], d: Directive.NoFileComp });
+  assert.equal(await values([]), { v: ['check', 'rotate', 'backups', 'install', 'serve'], d: Directive.NoFileComp });
   assert.equal((await values(['backups', ''])).v, ['list'], 'nested commands');
 });
 
@@ -125,6 +126,11 @@ test('--contexts and --watch-namespaces: each item not listed yet, after the ite
   assert.equal(await values(['install', '--watch-namespaces', 'team-a,'], lookups), { v: ['team-a,team-b', 'team-a,default'], d: Directive.NoFileComp });
   assert.equal((await values(['install', '--watch-namespaces', 'default,team-b,t'], lookups)).v, ['default,team-b,team-a']);
   assert.is(calls.at(-1)![0], 'namespaces');
+  // serve -n takes a list (each namespace checked on its own); check -n takes one namespace
+  assert.equal((await values(['serve', '-n', 'team-a,'], lookups)).v, ['team-a,team-b', 'team-a,default']);
+  assert.equal((await values(['serve', '--namespace', 'default,t'], lookups)).v, ['default,team-a', 'default,team-b']);
+  assert.equal((await values(['check', '-n', 'team-a,'], lookups)).v, []);
+  assert.equal((await values(['check', '-n', 'team'], lookups)).v, ['team-a', 'team-b']);
 });
 
 test('--context lists the contexts of the --kubeconfig typed before it (flags after the cursor are not read, as in kubectl)', async () => {
@@ -315,6 +321,7 @@ test('simulated cluster: -n lists namespaces; names come from the context namesp
   const ctx = await complete$(['check', '--context', ''], env);
   assert.equal(names(ctx), ['admin@sim', ':4']);
   assert.equal(names(await complete$(['install', '--watch-namespaces', 'team-a,t'], env)), ['team-a,team-b', ':4']);
+  assert.equal(names(await complete$(['serve', '-n', 'team-a,t'], env)), ['team-a,team-b', ':4']);
 });
 
 test('binary: --context and --contexts list the contexts of the --kubeconfig typed before them', async () => {

@@ -115,6 +115,9 @@ const LOOKUP_FLAGS: Readonly<Record<string, { lookup: 'contexts' | 'namespaces';
   'watch-namespaces': { lookup: 'namespaces', list: true },
 };
 
+/** Flags that take a comma-separated list in one command only (`serve -n a,b` checks each namespace on its own). */
+const LIST_IN: Readonly<Record<string, readonly string[]>> = { serve: ['namespace'] };
+
 /**
  * The values of flag `f`, `typed` being the part of its value typed so far (the caller filters by
  * it). A list flag offers what precedes the last comma followed by each item not listed yet.
@@ -129,7 +132,7 @@ async function flagValues(f: FlagSpec, w: Walk, lookups: Lookups, typed: string)
   const by = LOOKUP_FLAGS[f.name];
   if (!by) return of([]);
   const items = await lookups[by.lookup](ctxOf(w)).catch(() => []);
-  if (!by.list) return of(items);
+  if (!by.list && !LIST_IN[command]?.includes(f.name)) return of(items);
   const head = typed.slice(0, typed.lastIndexOf(',') + 1);
   const listed = new Set(head.split(',').map((x) => x.trim()));
   return of(items.filter((c) => !listed.has(c.value)).map((c) => ({ ...c, value: head + c.value })));
