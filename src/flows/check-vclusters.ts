@@ -10,9 +10,8 @@ import { certsSecretName, readPkiFromPod, readPkiFromSecret, PKI_DIR } from '../
 import { SecretIndex, type SecretPage } from '../kube/secret-index.js';
 import { STATE_ANNOTATION } from '../kube/secrets.js';
 import { isUnfinished, parseMarker, unfinishedHint, type Marker } from './change-marker.js';
-import { rolloverState } from '../pki/rollover.js';
 import type { InspectPool } from './inspect-pool.js';
-import type { SecretDigest } from '../pki/secret-digest.js';
+import { rolloverWindow, type SecretDigest } from '../pki/secret-digest.js';
 import type { CheckOptions, DriftEntry, UnfinishedChange, VClusterReport } from './check.js';
 
 type Options = CheckOptions & { namespace: string };
@@ -109,8 +108,8 @@ async function checkOne(
         secret = s.secret;
         secretFiles = s.files;
         emptyKeys = s.emptyKeys;
-        const window = rolloverState(s.files);
-        if (window) report.rollover = { since: window.since.toISOString(), until: window.until.toISOString(), oldCA: window.oldCA.subject };
+        const window = rolloverWindow(s.files);
+        if (window) report.rollover = window;
       }
       report.unfinished = unfinishedChange(secret);
       if (report.unfinished) {

@@ -35,10 +35,16 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128
 /** Jobs queued per worker: enough to keep it busy between replies, few enough to balance. */
 const QUEUE_PER_WORKER = 2;
 
-/** A job as the worker gets it (without its id), and how to run it here instead. */
-interface Pending {
+/** A job as the worker gets it (without its id), and what its buffers are handed over with. */
+interface Posted {
   job: DistributiveOmit<InspectJob, 'id'>;
   transfer: ArrayBuffer[];
+}
+
+interface Pending {
+  /** made only when a worker takes the job (packing costs a copy) */
+  toWorker: () => Posted;
+  /** the same job, run on this thread instead */
   inline: () => unknown;
   resolve: (result: unknown) => void;
   reject: (e: Error) => void;
@@ -125,7 +131,8 @@ export async function startInspectPool(threads: number, source: string | undefin
   function post(lane: Lane, p: Pending): void {
     const id = nextId++;
     lane.pending.set(id, p);
-    lane.worker.postMessage({ id, ...p.job }, p.transfer);
+    const { job, transfer } = p.toWorker();
+    lane.worker.postMessage({ id, ...job }, transfer);
   }
 
   // Jobs wait here; workers are topped up whenever anything happens, and the main thread takes
@@ -148,17 +155,10 @@ export async function startInspectPool(threads: number, source: string | undefin
 
   const when = (opts: InspectOptions) => ({ now: opts.now.getTime(), warnWithinMs: opts.warnWithinMs });
 
-  function submit(toJob: () => Pick<Pending, 'job' | 'transfer'>, inline: () => unknown): Promise<unknown> {
+  function submit(toWorker: () => Posted, inline: () => unknown): Promise<unknown> {
     if (closed || lanes.length === 0) return Promise.resolve().then(inline);
     return new Promise((resolve, reject) => {
-      // The job is built lazily: the packing for a worker is only done if a worker takes it.
-      let built: Pick<Pending, 'job' | 'transfer'> | undefined;
-      const p: Pending = {
-        get job() { return (built ??= toJob()).job; },
-        get transfer() { return (built ??= toJob()).transfer; },
-        inline, resolve, reject,
-      };
-      queue.push(p);
+      queue.push({ toWorker, inline, resolve, reject });
       pump();
     });
   }

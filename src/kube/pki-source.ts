@@ -27,10 +27,9 @@ export interface SecretPki {
 
 /**
  * The PKI in the vCluster's `<name>-certs` Secret: from `index` when it was listed, else read.
- * `decoded` holds the files of Secrets decoded before (a fleet check inspects them as they arrive).
  */
 export async function readPkiFromSecret(
-  kube: Kube, vc: Pick<VCluster, 'name' | 'namespace'>, index?: SecretIndex, decoded?: WeakMap<V1Secret, PkiFiles>,
+  kube: Kube, vc: Pick<VCluster, 'name' | 'namespace'>, index?: SecretIndex,
 ): Promise<SecretPki> {
   const name = certsSecretName(vc.name);
   const secret = index?.get(vc.namespace, name) ?? await kube.call(`read secret ${vc.namespace}/${name}`,
@@ -40,7 +39,7 @@ export async function readPkiFromSecret(
   }
   const data = secret.data ?? {};
   const emptyKeys = Object.keys(data).filter((k) => !data[k]).sort();
-  const files = decoded?.get(secret) ?? filesFromSecretData(data);
+  const files = filesFromSecretData(data);
   return { files, secret, resourceVersion: secret.metadata?.resourceVersion ?? '', emptyKeys };
 }
 

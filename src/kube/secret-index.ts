@@ -36,18 +36,17 @@ export class SecretIndex {
 
   /**
    * Lists in chunks (like kubectl's --chunk-size, smaller by default: a vCluster's Secrets are
-   * ~70 KiB each; 0 = one request), handing each chunk to `onPage` as it arrives so that the caller
-   * can start on it while the next one is in flight. `readPage` parses a chunk's bytes instead of
-   * the default JSON.parse (a fleet check hands them to a worker thread). A continue token that expired (410: the list
-   * changed meanwhile) restarts the list once, whole. Without list rights the index is empty and
+   * ~70 KiB each; 0 = one request). `readPage` parses a chunk's bytes instead of the default
+   * JSON.parse (a fleet check hands them to a worker thread). A continue token that expired (410:
+   * the list changed meanwhile) restarts the list once, whole. Without list rights the index is empty and
    * callers fall back to GETs.
    */
   static async load(
     kube: Kube,
     scope: { namespace: string; allNamespaces?: boolean },
-    opts: { onPage?: (secrets: V1Secret[]) => void; chunkSize?: number; readPage?: (body: Buffer, what: string) => Promise<SecretPage> } = {},
+    opts: { chunkSize?: number; readPage?: (body: Buffer, what: string) => Promise<SecretPage> } = {},
   ): Promise<SecretIndex> {
-    const { onPage, readPage } = opts;
+    const { readPage } = opts;
     const limit = (opts.chunkSize ?? CHUNK_SIZE) || undefined;
     const labelSelector = 'app=vcluster';
     const where = scope.allNamespaces ? 'in all namespaces' : `in namespace ${scope.namespace}`;
@@ -68,10 +67,9 @@ export class SecretIndex {
     const byKey = new Map<string, V1Secret>();
     const add = (items: V1Secret[]) => {
       for (const s of items) byKey.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);
-      onPage?.(items);
     };
     try {
-      // The next chunk is asked for before this one is handed on.
+      // The next chunk is asked for before this one is added.
       let next: ReturnType<typeof listPage> | undefined = listPage(limit);
       let continued = false;
       while (next) {

@@ -6,7 +6,7 @@
 import { filesFromSecretData } from './certmap.js';
 import { inspectPki, type InspectOptions } from './inspect.js';
 import { rolloverState } from './rollover-state.js';
-import type { CertRow } from './types.js';
+import type { CertRow, PkiFiles } from './types.js';
 
 /** An open graceful CA rollover, as check reports it. */
 export interface RolloverWindow {
@@ -33,9 +33,15 @@ export function digestSecretData(data: Record<string, string>, opts: InspectOpti
     return null;
   }
   const digest: SecretDigest = { rows: inspectPki(files, opts) };
-  const window = rolloverState(files);
-  if (window) digest.rollover = { since: window.since.toISOString(), until: window.until.toISOString(), oldCA: window.oldCA.subject };
+  const window = rolloverWindow(files);
+  if (window) digest.rollover = window;
   return digest;
+}
+
+/** The open rollover window of a PKI as check reports it (rolloverState, in plain values). */
+export function rolloverWindow(files: PkiFiles): RolloverWindow | undefined {
+  const state = rolloverState(files);
+  return state && { since: state.since.toISOString(), until: state.until.toISOString(), oldCA: state.oldCA.subject };
 }
 
 /** A listed Secret as the API's JSON has it (only what is read here). */
