@@ -153,6 +153,14 @@ function combineSelector(extra?: string): string {
   return extra ? `app=vcluster,${extra}` : 'app=vcluster';
 }
 
+/** Promise.all, except that when several reject the first in order (not in time) is thrown. */
+async function settledInOrder<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /** Lists every vCluster in scope; with a name, only those whose release label matches. */
 export async function findVClusters(kube: Kube, opts: FindOptions): Promise<VCluster[]> {
   if (opts.name) validateName(opts.name);
@@ -166,7 +174,9 @@ export async function findVClusters(kube: Kube, opts: FindOptions): Promise<VClu
       ? kube.core.listPodForAllNamespaces({ labelSelector }, o)
       : kube.core.listNamespacedPod({ namespace: opts.namespace, labelSelector }, o));
   podsListed.catch(() => {});
-  const [stsList, depList] = await Promise.all([
+  // Both settle before either error counts, so a context where both fail always reports the
+  // StatefulSets error, whichever answer came first.
+  const [stsList, depList] = await settledInOrder([
     kube.listJson<V1StatefulSet>(`list StatefulSets in ${where}`, (o) =>
       opts.allNamespaces
         ? kube.apps.listStatefulSetForAllNamespaces({ labelSelector }, o)

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isOlderThanCertsCommands, podStatus, validateName, versionFromImage } from '../../src/kube/discovery.js';
+import { findVClusters, isOlderThanCertsCommands, podStatus, validateName, versionFromImage } from '../../src/kube/discovery.js';
+import type { Kube } from '../../src/kube/client.js';
 
 const test = suite('kube/discovery');
 
@@ -25,6 +26,26 @@ test('pod status like kubectl', () => {
   assert.is(podStatus({ status: { phase: 'Running' } }), 'Running');
   assert.is(podStatus({ status: { phase: 'Running', containerStatuses: [{ name: 'syncer', image: '', imageID: '', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } } }] } }), 'CrashLoopBackOff');
   assert.is(podStatus({ metadata: { deletionTimestamp: new Date() }, status: { phase: 'Running' } }), 'Terminating');
+});
+
+test('when both workload lists fail, the StatefulSets error is the one reported, whichever failed first', async () => {
+  for (const stsDelay of [0, 30]) {
+    const asked: string[] = [];
+    const kube = {
+      listJson(what: string) {
+        asked.push(what);
+        const sts = what.startsWith('list StatefulSets');
+        return new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: forbidden`)), sts ? stsDelay : 30 - stsDelay));
+      },
+    } as unknown as Kube;
+    const err = await findVClusters(kube, { allNamespaces: true, namespace: 'default' }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    assert.ok(err, 'rejects');
+    assert.is(err!.message, 'list StatefulSets in all namespaces: forbidden', `StatefulSets answered after ${stsDelay} ms`);
+    assert.ok(asked.some((w) => w.startsWith('list Deployments')), 'both lists were asked for');
+  }
 });
 
 test.run();
