@@ -9,7 +9,7 @@
 // Fallback: undefined for anything outside the profile CAs write: DER lengths in their shortest
 //   form with nothing left over anywhere, version 1 or 3, a serial in its shortest form,
 //   AlgorithmIdentifiers with no or NULL parameters (an OID for a key's curve), names of
-//   UTF8/Printable/T61/IA5/Visible strings (UTF-8 valid), UTCTime or GeneralizedTime to the
+//   UTF8/Printable/T61/IA5 strings (UTF-8 valid), UTCTime or GeneralizedTime to the
 //   second in Z, no unique IDs, extensions with distinct OIDs, `critical` only when TRUE and
 //   one TLV inside each value, the outer signature algorithm byte for byte the inner one, a
 //   signature with no unused bits. x509.ts then reads the certificate as it always did (and
@@ -176,8 +176,8 @@ function spkiAlgorithm(der: Buffer, t: Tlv): string | undefined {
   return dottedOid(der, oid);
 }
 
-/** Directory string types OpenSSL and jsrsasign both read: UTF8, Printable, T61, IA5, Visible. */
-const NAME_STRING_TAGS = new Set([0x0c, 0x13, 0x14, 0x16, 0x1a]);
+/** Directory string types OpenSSL and jsrsasign both read: UTF8, Printable, T61, IA5 (OpenSSL refuses a VisibleString in a Name). */
+const NAME_STRING_TAGS = new Set([0x0c, 0x13, 0x14, 0x16]);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A Name: RDNs of one or more (OID, string) pairs. */
