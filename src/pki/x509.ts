@@ -2,11 +2,12 @@
 // fingerprints and verifies. The fast paths of fast/ (behind its one switch) stand in for some
 // of them. Pure, no I/O.
 
-import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPublicKey, hash, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { readCertDer, type CertDer, type Span } from './fast/cert-der.js';
 import jsrsasign from './fast/jsrsasign.js';
 import { rsaKeyMatchesCertificate, rsaPublicKeyBits } from './fast/key-match.js';
 import { readSanNames, type SanFields } from './fast/san.js';
-import { readWithSharedReader, type ReaderState } from './fast/shared-reader.js';
+import { readWithSharedReader, sharedReader, type ReaderState } from './fast/shared-reader.js';
 import { fastOr } from './fast/switch.js';
 import { looksLikePem, splitPem } from './pem.js';
 import { describeKey, keyInfoOf, parsePrivateKey } from './keys.js';
@@ -20,7 +21,8 @@ export interface CertHandles {
   /** the certificate's own jsrsasign reader, made on first use by jsReader() */
   js?: JsX509;
   der: Buffer;
-  node: X509Certificate;
+  /** node's object for this certificate; read from the DER on first use when cert-der read it */
+  readonly node: X509Certificate;
   /** DER of the subject / issuer Name, as hex (exact bytes, for name chaining and copying) */
   subjectHex: string;
   issuerHex: string;
@@ -30,10 +32,52 @@ export interface CertHandles {
   verified?: Map<CertHandles, boolean>;
   /** memo of private key matches, by the key's PEM (compared by content: ca.key and its copies) */
   keyMatches?: Array<{ pem: string | Buffer; ok: boolean }>;
+  /** where cert-der found what a signature check needs (absent when the libraries read it) */
+  signed?: Signed;
+}
+
+interface Signed {
+  tbs: Span;
+  signature: Span;
+  spki: Span;
+  /** the digest and key type of the signature algorithm, when node:crypto.verify can check it */
+  check?: SignatureCheck;
+}
+
+/** Handles whose X509Certificate is made when first asked for. */
+class Handles implements CertHandles {
+  js?: JsX509;
+  publicKey?: KeyObject;
+  verified?: Map<CertHandles, boolean>;
+  keyMatches?: Array<{ pem: string | Buffer; ok: boolean }>;
+  #node: X509Certificate | undefined;
+
+  constructor(
+    readonly der: Buffer,
+    readonly subjectHex: string,
+    readonly issuerHex: string,
+    node: X509Certificate | undefined,
+    readonly signed?: Signed,
+  ) {
+    this.#node = node;
+  }
+
+  get node(): X509Certificate {
+    return (this.#node ??= new X509Certificate(this.der));
+  }
 }
 
 function publicKeyOf(h: CertHandles): KeyObject {
-  return (h.publicKey ??= h.node.publicKey);
+  return (h.publicKey ??= (h.signed && keyFromSpki(h.der, h.signed.spki)) || h.node.publicKey);
+}
+
+/** The key of a SubjectPublicKeyInfo; undefined when node cannot read it (node's X509Certificate then says why). */
+function keyFromSpki(der: Buffer, spki: Span): KeyObject | undefined {
+  try {
+    return createPublicKey({ key: der.subarray(spki.start, spki.end), format: 'der', type: 'spki' });
+  } catch {
+    return undefined;
+  }
 }
 
 /** A jsrsasign reader of one certificate (DER as hex), of its own. */
@@ -102,7 +146,10 @@ function detached(s: string): string {
 }
 
 export function sha256Fingerprint(der: Buffer): string {
-  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
+  const hex = hash('sha256', der, 'hex').toUpperCase();
+  let out = hex.slice(0, 2);
+  for (let i = 2; i < hex.length; i += 2) out += `:${hex.slice(i, i + 2)}`;
+  return out;
 }
 
 function certificateDer(input: string | Buffer): Buffer {
@@ -130,6 +177,12 @@ interface ParsedDer {
 }
 
 function parseDer(der: Buffer): ParsedDer {
+  const cert = fastOr<CertDer | null>('certDer', () => readCertDer(der), () => null);
+  return cert ? fromCertDer(der, cert) : withLibraries(der);
+}
+
+/** Today's reading: node:crypto checks the DER, jsrsasign's reader finds the fields. */
+function withLibraries(der: Buffer): ParsedDer {
   let node: X509Certificate;
   try {
     node = new X509Certificate(der);
@@ -142,12 +195,67 @@ function parseDer(der: Buffer): ParsedDer {
   } catch (e) {
     throw new Error(`malformed certificate: ${(e as Error).message}`);
   }
+  const hex = (js as unknown as { hex: string }).hex;
+  return malformedIfThrows(() =>
+    buildInfo(der, js, new Handles(der, js.getSubjectHex(), js.getIssuerHex(), node), {
+      ext(oid) {
+        const e = js.getExtInfo(oid);
+        return e && { hex: ASN1HEX.getTLV(hex, e.vidx), critical: e.critical === true };
+      },
+      signatureAlgorithm() {
+        const sigAlgHex = ASN1HEX.getTLVbyListEx(hex, 0, [0, 1]);
+        return sigAlgHex ? sigAlgMemo.get(sigAlgHex, () => js.getSignatureAlgorithmField()) : js.getSignatureAlgorithmField();
+      },
+      serialHex: () => detached(js.getSerialNumberHex().toLowerCase()),
+      notBefore: () => node.validFromDate,
+      notAfter: () => node.validToDate,
+      sha256: () => node.fingerprint256, // what sha256Fingerprint(der) gives, formatted by node in C++
+    }),
+  );
+}
+
+/** From what cert-der found: no X509Certificate and no jsrsasign reader of the certificate. */
+function fromCertDer(der: Buffer, cert: CertDer): ParsedDer {
+  const hexOf = (s: Span) => der.toString('hex', s.start, s.end);
+  // jsrsasign's decoders used here read only their arguments
+  const js = fastOr('sharedReader', sharedReader, () => new X509());
+  const sigAlgHex = hexOf(cert.signatureAlgorithm);
+  const signed: Signed = { tbs: cert.tbs, signature: cert.signature, spki: cert.spki, check: SIGNATURE_CHECKS[hexOf(cert.signatureOid)] };
+  return malformedIfThrows(() =>
+    buildInfo(der, js, new Handles(der, hexOf(cert.subject), hexOf(cert.issuer), undefined, signed), {
+      ext(oid) {
+        const e = cert.extensions.find((x) => x.oid === oid);
+        return e && { hex: hexOf(e.value), critical: e.critical };
+      },
+      signatureAlgorithm: () => sigAlgMemo.get(sigAlgHex, () => (js as unknown as AlgorithmNames).getAlgorithmIdentifierName(sigAlgHex)),
+      serialHex: () => hexOf(cert.serial),
+      notBefore: () => cert.notBefore,
+      notAfter: () => cert.notAfter,
+      sha256: () => sha256Fingerprint(der),
+    }),
+  );
+}
+
+type AlgorithmNames = { getAlgorithmIdentifierName(algorithmIdentifierHex: string): string };
+
+function malformedIfThrows(build: () => ParsedDer): ParsedDer {
   try {
-    return buildInfo(der, js, node);
+    return build();
   } catch (e) {
     const msg = (e as Error).message;
     throw new Error(msg.startsWith('malformed certificate') ? msg : `malformed certificate: ${msg}`);
   }
+}
+
+/** What buildInfo asks of one certificate, in the order it asks (a malformed one fails at the same step either way). */
+interface CertFields {
+  /** an extension's value (hex of the TLV inside its OCTET STRING) and criticality, by OID */
+  ext(oid: string): { hex: string; critical: boolean } | undefined;
+  signatureAlgorithm(): string;
+  serialHex(): string;
+  notBefore(): Date;
+  notAfter(): Date;
+  sha256(): string;
 }
 
 /**
@@ -197,12 +305,9 @@ function readName(js: JsX509, hex: string): NameFields {
 }
 
 /** One extension's value read through `memo`: undefined when the certificate does not have it. */
-function readExt<V>(js: JsX509, name: string, memo: ParseMemo<V>, read: (valueHex: string, critical: boolean) => V): V | undefined {
-  const e = js.getExtInfo(name);
-  if (!e) return undefined;
-  const hex = ASN1HEX.getTLV((js as unknown as { hex: string }).hex, e.vidx);
-  const critical = e.critical === true;
-  return memo.get(`${critical ? 'c' : 'n'}${hex}`, () => read(hex, critical));
+function readExt<V>(c: CertFields, oid: string, memo: ParseMemo<V>, read: (valueHex: string, critical: boolean) => V): V | undefined {
+  const e = c.ext(oid);
+  return e && memo.get(`${e.critical ? 'c' : 'n'}${e.hex}`, () => read(e.hex, e.critical));
 }
 
 /** The DNS names and IPs of a SubjectAltName value (hex), read by jsrsasign's getExtSubjectAltName. */
@@ -214,38 +319,42 @@ export function readSanNamesWithJsrsasign(js: JsX509, hex: string, crit: boolean
   };
 }
 
-function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
-  const subjectHex = js.getSubjectHex();
-  const issuerHex = js.getIssuerHex();
-  const subject = readName(js, subjectHex);
-  const issuer = readName(js, issuerHex);
-  const bc = readExt(js, 'basicConstraints', bcMemo, (hex, crit) => ({
+/** Extensions read for a CertInfo (jsrsasign's getExtInfo takes these dotted OIDs as well). */
+const EXT = {
+  basicConstraints: '2.5.29.19',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+  subjectAltName: '2.5.29.17',
+  subjectKeyIdentifier: '2.5.29.14',
+  authorityKeyIdentifier: '2.5.29.35',
+};
+
+function buildInfo(der: Buffer, js: JsX509, h: Handles, c: CertFields): ParsedDer {
+  const subject = readName(js, h.subjectHex);
+  const issuer = readName(js, h.issuerHex);
+  const bc = readExt(c, EXT.basicConstraints, bcMemo, (hex, crit) => ({
     cA: (js.getExtBasicConstraints(hex, crit) as { cA?: boolean } | undefined)?.cA === true,
   }));
-  const ku = readExt(js, 'keyUsage', kuMemo, (hex, crit) => (js.getExtKeyUsage(hex, crit) as unknown as { names?: string[] }).names ?? []);
-  const eku = readExt(js, 'extKeyUsage', ekuMemo, (hex, crit) =>
+  const ku = readExt(c, EXT.keyUsage, kuMemo, (hex, crit) => (js.getExtKeyUsage(hex, crit) as unknown as { names?: string[] }).names ?? []);
+  const eku = readExt(c, EXT.extKeyUsage, ekuMemo, (hex, crit) =>
     ((js.getExtExtKeyUsage(hex, crit) as unknown as { array?: unknown[] }).array ?? []).map(String),
   );
-  const san = readExt(js, 'subjectAltName', sanMemo, (hex, crit) => fastOr('san', () => readSanNames(hex), () => readSanNamesWithJsrsasign(js, hex, crit)));
-  const skid = js.getExtInfo('subjectKeyIdentifier')
-    ? (js.getExtSubjectKeyIdentifier() as unknown as { kid?: { hex?: string } })
-    : undefined;
+  const san = readExt(c, EXT.subjectAltName, sanMemo, (hex, crit) => fastOr('san', () => readSanNames(hex), () => readSanNamesWithJsrsasign(js, hex, crit)));
   // key identifiers are one CA's or one certificate's own: nothing to share across a fleet
-  const akid = js.getExtInfo('authorityKeyIdentifier')
-    ? (js.getExtAuthorityKeyIdentifier() as unknown as { kid?: { hex?: string } })
-    : undefined;
-
-  const sigAlgHex = ASN1HEX.getTLVbyListEx((js as unknown as { hex: string }).hex, 0, [0, 1]);
-  const sigName = sigAlgHex ? sigAlgMemo.get(sigAlgHex, () => js.getSignatureAlgorithmField()) : js.getSignatureAlgorithmField();
+  const skidExt = c.ext(EXT.subjectKeyIdentifier);
+  const skid = skidExt && (js.getExtSubjectKeyIdentifier(skidExt.hex, skidExt.critical) as unknown as { kid?: { hex?: string } });
+  const akidExt = c.ext(EXT.authorityKeyIdentifier);
+  const akid = akidExt && (js.getExtAuthorityKeyIdentifier(akidExt.hex, akidExt.critical) as unknown as { kid?: { hex?: string } });
+  const sigName = c.signatureAlgorithm();
   const info: CertInfo = {
     subjectCN: subject.cn,
     subjectO: [...subject.o],
     subject: subject.str,
     issuerCN: issuer.cn,
     issuer: issuer.str,
-    serialHex: detached(js.getSerialNumberHex().toLowerCase()),
-    notBefore: node.validFromDate,
-    notAfter: node.validToDate,
+    serialHex: c.serialHex(),
+    notBefore: c.notBefore(),
+    notAfter: c.notAfter(),
     isCA: bc?.cA === true,
     hasBasicConstraints: bc !== undefined,
     keyUsage: [...(ku ?? [])],
@@ -256,12 +365,11 @@ function buildInfo(der: Buffer, js: JsX509, node: X509Certificate): ParsedDer {
     authorityKeyId: akid?.kid?.hex?.toLowerCase(),
     signatureAlgorithm: SIG_ALG_NAMES[sigName] ?? sigName,
     publicKey: undefined as unknown as KeyInfo,
-    sha256: node.fingerprint256, // what sha256Fingerprint(der) gives, formatted by node in C++
+    sha256: c.sha256(),
     der,
   };
   if (info.subjectKeyId === undefined) delete info.subjectKeyId;
   if (info.authorityKeyId === undefined) delete info.authorityKeyId;
-  const h: CertHandles = { der, node, subjectHex, issuerHex };
   // RSA sizes come from the bytes; other keys (and odd RSA keys) from node's KeyObject
   info.publicKey = fastOr<KeyInfo>('rsaBits', () => {
     const bits = rsaPublicKeyBits(der);
@@ -347,7 +455,39 @@ export function namesChain(child: CertInfo, parent: CertInfo): boolean {
 export function signatureVerifies(child: CertInfo, parent: CertInfo): boolean {
   const ch = certHandles(child);
   const ph = certHandles(parent);
-  return memoCheck((ch.verified ??= new Map()), ph, () => ch.node.verify(publicKeyOf(ph)));
+  return memoCheck((ch.verified ??= new Map()), ph, () =>
+    fastOr('certDer', () => verifyWithCrypto(ch, ph), () => ch.node.verify(publicKeyOf(ph))),
+  );
+}
+
+interface SignatureCheck {
+  digest: 'sha256' | 'sha384' | 'sha512';
+  keyType: 'rsa' | 'ec';
+}
+
+/** Signature algorithms node:crypto.verify checks as X509Certificate.verify does, by the hex of their OID. */
+const SIGNATURE_CHECKS: Record<string, SignatureCheck | undefined> = {
+  '2a864886f70d01010b': { digest: 'sha256', keyType: 'rsa' }, // sha256WithRSAEncryption
+  '2a864886f70d01010c': { digest: 'sha384', keyType: 'rsa' },
+  '2a864886f70d01010d': { digest: 'sha512', keyType: 'rsa' },
+  '2a8648ce3d040302': { digest: 'sha256', keyType: 'ec' }, // ecdsa-with-SHA256
+  '2a8648ce3d040303': { digest: 'sha384', keyType: 'ec' },
+  '2a8648ce3d040304': { digest: 'sha512', keyType: 'ec' },
+};
+
+/**
+ * The signature of a certificate cert-der read, checked over its TBS bytes. OpenSSL's X509_verify
+ * also refuses differing inner and outer algorithm identifiers and unused bits in the signature,
+ * which cert-der does not let through, and a key of another type than the algorithm's, which is
+ * left to it here (undefined), with PSS, EdDSA and any other algorithm.
+ */
+function verifyWithCrypto(child: CertHandles, parent: CertHandles): boolean | undefined {
+  const check = child.signed?.check;
+  if (!check) return undefined;
+  const key = publicKeyOf(parent);
+  if (key.asymmetricKeyType !== check.keyType) return undefined;
+  const { der, signed } = child as CertHandles & { signed: Signed };
+  return verify(check.digest, der.subarray(signed.tbs.start, signed.tbs.end), key, der.subarray(signed.signature.start, signed.signature.end));
 }
 
 /** A check that never throws: a throw means false. */

@@ -145,37 +145,51 @@ export interface MadeCert {
 
 export interface MakeCertOptions {
   subj: string; // openssl -subj, e.g. '/O=a/CN=b'
-  key?: 'rsa' | 'ec' | 'ec384';
+  key?: 'rsa' | 'rsa3072' | 'ec' | 'ec384' | 'ed25519';
   issuer?: MadeCert; // self-signed when absent
   days?: number;
-  /** lines for the [ext] section, e.g. 'basicConstraints=critical,CA:TRUE' */
+  /** lines for the [ext] section, e.g. 'basicConstraints=critical,CA:TRUE'; none (and an issuer): a version 1 certificate */
   ext: string[];
+  /** openssl -set_serial, e.g. '0x80aa' (issued certificates only) */
+  serial?: string;
+  /** e.g. 'sha384' (not for Ed25519) */
+  digest?: string;
+  /** openssl -sigopt values, e.g. 'rsa_padding_mode:pss' */
+  sigopt?: string[];
+  /** the subject is UTF-8 (openssl -utf8) */
+  utf8?: boolean;
+  /** [req] string_mask: 'utf8only' (UTF8String), 'nombstr' (PrintableString, T61String), 'default' */
+  stringMask?: string;
 }
 
 /** Make one certificate with the openssl CLI (keys by node:crypto, files only in a temp dir). */
 export async function makeCert(o: MakeCertOptions): Promise<MadeCert> {
   const kind = o.key ?? 'rsa';
   const { privateKey } =
-    kind === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: kind === 'ec' ? 'prime256v1' : 'secp384r1' });
-  const keyPem = privateKey.export({ type: kind === 'rsa' ? 'pkcs1' : 'sec1', format: 'pem' }).toString();
+    kind === 'rsa' || kind === 'rsa3072'
+      ? generateKeyPairSync('rsa', { modulusLength: kind === 'rsa' ? 2048 : 3072 })
+      : kind === 'ed25519'
+        ? generateKeyPairSync('ed25519')
+        : generateKeyPairSync('ec', { namedCurve: kind === 'ec' ? 'prime256v1' : 'secp384r1' });
+  const keyType = kind === 'ed25519' ? 'pkcs8' : kind.startsWith('rsa') ? 'pkcs1' : 'sec1';
+  const keyPem = privateKey.export({ type: keyType, format: 'pem' }).toString();
+  const signing = [...(o.digest ? [`-${o.digest}`] : []), ...(o.sigopt ?? []).flatMap((v) => ['-sigopt', v])];
+  const naming = [...(o.utf8 ? ['-utf8'] : [])];
+  const reqSection = `[req]\ndistinguished_name=dn\n${o.stringMask ? `string_mask=${o.stringMask}\n` : ''}[dn]\n`;
   return withTmp(async (dir) => {
     await writeFile(join(dir, 'key.pem'), keyPem, { mode: 0o600 });
-    await writeFile(join(dir, 'ext.cnf'), `[ext]\n${o.ext.join('\n')}\n`);
+    await writeFile(join(dir, 'ext.cnf'), `${reqSection}[ext]\n${o.ext.join('\n')}\n`);
     const days = String(o.days ?? 30);
     if (!o.issuer) {
-      await openssl(['req', '-x509', '-new', '-key', 'key.pem', '-subj', o.subj, '-days', days, '-extensions', 'ext', '-config', 'ext.cnf', '-out', 'cert.pem'], undefined, dir);
+      await openssl(['req', '-x509', '-new', '-key', 'key.pem', '-subj', o.subj, ...naming, ...signing, '-days', days, '-extensions', 'ext', '-config', 'ext.cnf', '-out', 'cert.pem'], undefined, dir);
     } else {
       await writeFile(join(dir, 'ca.pem'), o.issuer.certPem);
       await writeFile(join(dir, 'ca.key'), o.issuer.keyPem, { mode: 0o600 });
-      await writeFile(join(dir, 'req.cnf'), '[req]\ndistinguished_name=dn\n[dn]\n');
-      const csr = await openssl(['req', '-new', '-key', 'key.pem', '-subj', o.subj, '-config', 'req.cnf'], undefined, dir);
-      await openssl(
-        ['x509', '-req', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(1000 + Math.floor(Math.random() * 1e9)), '-days', days, '-extfile', 'ext.cnf', '-extensions', 'ext', '-out', 'cert.pem'],
-        csr,
-        dir,
-      );
+      await writeFile(join(dir, 'req.cnf'), reqSection);
+      const csr = await openssl(['req', '-new', '-key', 'key.pem', '-subj', o.subj, ...naming, '-config', 'req.cnf'], undefined, dir);
+      const extensions = o.ext.length ? ['-extfile', 'ext.cnf', '-extensions', 'ext'] : [];
+      const serial = o.serial ?? String(1000 + Math.floor(Math.random() * 1e9));
+      await openssl(['x509', '-req', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', serial, ...signing, '-days', days, ...extensions, '-out', 'cert.pem'], csr, dir);
     }
     return { certPem: await readFile(join(dir, 'cert.pem'), 'utf8'), keyPem };
   });

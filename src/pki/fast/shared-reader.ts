@@ -17,9 +17,14 @@ export type ReaderState = { hex: string | null; version: number; foffset: number
 
 let shared: JsX509 | undefined;
 
+/** The thread's one reader, as it is: for jsrsasign's functions that read only their arguments. */
+export function sharedReader(): JsX509 {
+  return (shared ??= new jsrsasign.X509());
+}
+
 /** The thread's one reader, loaded with `hex` (DER as hex). */
 export function readWithSharedReader(hex: string): JsX509 {
-  const js = (shared ??= new jsrsasign.X509());
+  const js = sharedReader();
   const state = js as unknown as ReaderState;
   state.hex = null;
   state.version = 0;

@@ -7,13 +7,13 @@
 // same from a test. `fastUses` counts the answers the fast paths gave, so a test can show which
 // path ran (the ASN.1 helpers are told apart by which function jsrsasign holds).
 
-export type FastPath = 'sharedReader' | 'san' | 'rsaKeyMatch' | 'rsaBits' | 'kubeconfigYaml';
+export type FastPath = 'sharedReader' | 'san' | 'rsaKeyMatch' | 'rsaBits' | 'kubeconfigYaml' | 'certDer';
 
 let enabled = process.env.VCERTS_NO_FAST !== '1';
 const listeners: Array<(on: boolean) => void> = [];
 
 /** Answers given by each fast path since the process started. */
-export const fastUses: Record<FastPath, number> = { sharedReader: 0, san: 0, rsaKeyMatch: 0, rsaBits: 0, kubeconfigYaml: 0 };
+export const fastUses: Record<FastPath, number> = { sharedReader: 0, san: 0, rsaKeyMatch: 0, rsaBits: 0, kubeconfigYaml: 0, certDer: 0 };
 
 export function fastPathsOn(): boolean {
   return enabled;
