@@ -5,6 +5,8 @@
 //     target: 10 clusters of 200 within 3x one cluster) and both runs' peak RSS (/usr/bin/time).
 //  2. `serve --interval 1s` over the same contexts for K checks: its RSS (VmRSS) after the first
 //     few checks next to after the last, and the median check duration, from /metrics.
+// Beside 1, what bounds it here: the CPU both sides used against the cores there are, and the
+// same Secret list fetched by kubectl with no certificate work at all (the transport floor).
 //
 //   node bench/contexts.mjs [--contexts 10] [--per-context 200] [--pkis 20] [--runs 3]
 //                           [--serve-checks 100] [--serve-contexts N] [--binary dist/kubectl-vcluster_certs]
@@ -103,6 +105,47 @@ for (const [label, runs] of [['one context', one], ['all contexts', all]] as con
   const tool = median(runs.map((r) => r.cpuS ?? NaN));
   const sim = median(runs.map((r) => r.simCpuS));
   console.log(`  ${label}: check ${tool.toFixed(2)} CPU-s + simulated API servers ${sim.toFixed(2)} CPU-s on ${cores} cores: no run can beat ${((tool + sim) / cores).toFixed(2)} s`);
+}
+{
+  // The cores at which the all-contexts run's CPU would fit in 3x the one-context wall time.
+  const cpu = median(all.map((r) => (r.cpuS ?? NaN) + r.simCpuS));
+  console.log(`  cores the 3x target needs at this CPU cost: ${(cpu / ((3 * mOne) / 1000)).toFixed(1)} (this machine: ${cores})`);
+}
+await transportFloor();
+
+/**
+ * Only moving the bytes: the Secret list the check reads, fetched by kubectl (Go) with
+ * `get --raw` from one host cluster, next to all of them at once (interleaved runs, medians).
+ * No certificate work at all: how far the fleet's wall time can scale on these cores.
+ */
+async function transportFloor(): Promise<void> {
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0 ? 'kubectl' : null;
+  if (!kubectl) {
+    console.log('transport floor: skipped (no kubectl on PATH)');
+    return;
+  }
+  const fetchList = (context: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(kubectl, ['--kubeconfig', kubeconfig, '--context', context, 'get', '--raw', '/api/v1/secrets?labelSelector=app%3Dvcluster'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl get --raw exited ${code}: ${stderr.slice(-300)}`))));
+    });
+  const timed = async (contexts: string[]) => {
+    const started = performance.now();
+    await Promise.all(contexts.map(fetchList));
+    return performance.now() - started;
+  };
+  const names = Array.from({ length: CONTEXTS }, (_, i) => `host-${i}`);
+  const oneMs: number[] = [];
+  const allMs: number[] = [];
+  await timed(['host-0']);
+  for (let i = 0; i < Math.max(RUNS, 3); i++) {
+    const order: Array<[number[], string[]]> = [[oneMs, ['host-0']], [allMs, names]];
+    for (const [into, contexts] of i % 2 ? order.reverse() : order) into.push(await timed(contexts));
+  }
+  const [o, a] = [median(oneMs), median(allMs)];
+  console.log(`transport floor (kubectl get --raw of the same Secret list, no certificate work): one context ${(o / 1000).toFixed(2)} s, all ${CONTEXTS} at once ${(a / 1000).toFixed(2)} s: ratio ${(a / o).toFixed(2)}`);
 }
 
 // --- 2. the exporter's memory over many checks -----------------------------------------------
