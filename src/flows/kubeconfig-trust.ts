@@ -1,7 +1,7 @@
 // What a vCluster serves and accepts, read from its PKI, and Go's chain building over it: the trust
 // half of `kubeconfig check` (see kubeconfig-judge.ts for the upstream behaviour it follows). Pure.
 import { looksLikePem, splitPem } from '../pki/pem.js';
-import { certHandles, isIssuedBy, parseCertificateDer } from '../pki/x509.js';
+import { certHandles, certPublicKey, isIssuedBy, parseCertificateDer } from '../pki/x509.js';
 import type { CertInfo, PkiFiles } from '../pki/types.js';
 
 export interface ServedPki {
@@ -56,10 +56,8 @@ export function validAt(c: CertInfo, now: Date): boolean {
 }
 
 function sameKey(a: CertInfo, b: CertInfo): boolean {
-  const ha = certHandles(a);
-  const hb = certHandles(b);
   try {
-    return (ha.publicKey ??= ha.node.publicKey).equals((hb.publicKey ??= hb.node.publicKey));
+    return certPublicKey(a).equals(certPublicKey(b));
   } catch {
     return false;
   }

@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import jsrsasign from './fast/jsrsasign.js';
 import { BACKDATE_MS, buildCertificate, assertIssued, subjectKeyIdFor, truncateToSeconds, type ExtParam, type KeyPair, type Signer } from './issue.js';
-import { certHandles, parseCertificate } from './x509.js';
+import { certHandles, certPublicKey, parseCertificate } from './x509.js';
 import type { CertInfo } from './types.js';
 
 const { KJUR } = jsrsasign;
@@ -89,6 +89,6 @@ export function crossSignCA(opts: CrossSignOptions): string {
     extensions: ext,
     signer: opts.oldSigner.key,
   });
-  if (!new X509Certificate(pem).verify(certHandles(old).node.publicKey)) throw new Error('internal error: cross-signed CA does not verify against the old CA');
+  if (!new X509Certificate(pem).verify(certPublicKey(old))) throw new Error('internal error: cross-signed CA does not verify against the old CA');
   return pem;
 }

@@ -5,7 +5,7 @@
 import { createHash, createPrivateKey, generateKeyPair, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import jsrsasign from './fast/jsrsasign.js';
 import { describeKey, keyInfoOf, normalizeCurve, parsePrivateKey } from './keys.js';
-import { certHandles, extensionOids, extensionValueHex, parseCertificate } from './x509.js';
+import { certHandles, certPublicKey, extensionOids, extensionValueHex, parseCertificate } from './x509.js';
 import type { CertInfo, KeyInfo } from './types.js';
 
 const { KJUR, ASN1HEX } = jsrsasign;
@@ -325,7 +325,7 @@ export function reissueLeaf(oldCertPem: string | Buffer, opts: ReissueOptions): 
 /** Cheap native self-check of every certificate we issue: it parses, verifies, and carries the new key. */
 export function assertIssued(pem: string, signer: Signer, key: KeyPair): void {
   const x = new X509Certificate(pem);
-  if (!x.verify(certHandles(signer.cert).node.publicKey)) {
+  if (!x.verify(certPublicKey(signer.cert))) {
     throw new Error('internal error: issued certificate does not verify against its CA');
   }
   if (!x.checkPrivateKey(key.privateKey)) throw new Error('internal error: issued certificate does not carry the new key');

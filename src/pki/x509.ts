@@ -67,6 +67,11 @@ class Handles implements CertHandles {
   }
 }
 
+/** The certificate's public key, made once per certificate (from its SPKI when cert-der read it). */
+export function certPublicKey(cert: CertInfo): KeyObject {
+  return publicKeyOf(certHandles(cert));
+}
+
 function publicKeyOf(h: CertHandles): KeyObject {
   return (h.publicKey ??= (h.signed && keyFromSpki(h.der, h.signed.spki)) || h.node.publicKey);
 }
